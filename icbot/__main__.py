@@ -1,0 +1,5 @@
+"""`python -m icbot` runs the CLI."""
+
+from icbot.cli.app import main
+
+main()
