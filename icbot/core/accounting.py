@@ -1,0 +1,64 @@
+"""Leg-level accounting: what a trade really earned, from the legs' executions and commissions.
+
+IB reports a BAG fill with an average price per combo, but that number is rounded and can disagree with what the
+four legs actually traded at; the user's P/L is the sum of the legs. So credit and debit are computed here from
+leg executions only (sec_type OPT), never from the BAG's average price.
+
+Conventions: a leg execution is (side "BOT"|"SLD", quantity, price); money flows are in option points per
+contract-unit (multiply by the multiplier for dollars). Selling brings money in (+), buying pays (−).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LegFill:
+    side: str  # "BOT" | "SLD"
+    quantity: float
+    price: float
+    commission: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetFlow:
+    """Net cash of a set of leg fills in points, per combo unit, and the commissions in dollars."""
+
+    per_combo: float  # + means money received (a credit), − money paid (a debit)
+    combos: float  # how many combo units the fills amount to
+    commissions: float  # dollars, 0 for fills whose commission is not known yet
+    commissions_complete: bool
+
+
+def net_flow(fills: Iterable[LegFill], *, legs_per_combo: int = 4) -> NetFlow:
+    """Sum leg fills into a per-combo net flow.
+
+    `combos` is the leg quantity divided by the legs per combo (a 1-lot condor has four 1-contract leg fills).
+    """
+    total = 0.0
+    quantity = 0.0
+    commissions = 0.0
+    complete = True
+    for f in fills:
+        sign = 1.0 if f.side == "SLD" else -1.0
+        total += sign * f.price * f.quantity
+        quantity += f.quantity
+        if f.commission is None:
+            complete = False
+        else:
+            commissions += f.commission
+    combos = quantity / legs_per_combo if legs_per_combo else 0.0
+    per_combo = total / combos if combos else 0.0
+    return NetFlow(round(per_combo, 6), combos, round(commissions, 6), complete)
+
+
+def trade_pnl(*, credit: float, debit: float, quantity: float, multiplier: int, commissions: float) -> float:
+    """Net dollars of a closed (or expired) condor: (credit − debit) × 100 × contracts − all commissions."""
+    return round((credit - debit) * multiplier * quantity - commissions, 6)
+
+
+def unrealised_pnl(*, credit: float, mark_debit: float, quantity: float, multiplier: int, commissions: float) -> float:
+    """Mark-to-market dollars of an open condor if it were bought back at `mark_debit`."""
+    return trade_pnl(credit=credit, debit=mark_debit, quantity=quantity, multiplier=multiplier, commissions=commissions)
