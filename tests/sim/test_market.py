@@ -21,8 +21,12 @@ from icbot.sim.market import (
     MarketDataError,
     MarketParams,
     OptionSpec,
+    bid_ask,
+    ceil_tick,
+    floor_tick,
     local_symbol,
     option_tick,
+    round_tick,
 )
 
 DAY = date(2026, 11, 24)  # a Tuesday, regular session
@@ -440,3 +444,12 @@ def test_a_hundred_quotes_and_greeks_are_cheap() -> None:
         m.quote(i, t)
         m.greeks(i, t)
     assert _time.perf_counter() - began < 0.05
+
+
+def test_tick_helpers_respect_the_three_dollar_boundary() -> None:
+    assert (floor_tick(2.99), floor_tick(3.04), floor_tick(3.0)) == (2.95, 3.0, 3.0)
+    assert (ceil_tick(2.96), ceil_tick(3.01), ceil_tick(3.0)) == (3.0, 3.1, 3.0)
+    assert round_tick(3.06) == 3.1 and round_tick(2.97) == 2.95
+    assert bid_ask(0.01) == (0.0, 0.05)
+    assert bid_ask(2.98) == (2.9, 3.1)
+    assert bid_ask(0.0) == (0.0, 0.05)
