@@ -52,6 +52,13 @@ class SkippedDay:
     name: str
 
 
+def shared_calendar() -> ExchangeCalendar:
+    """The process-wide XNYS calendar (icbot.core.calendar.load_calendar), built on first use."""
+    from icbot.core.calendar import load_calendar
+
+    return load_calendar()
+
+
 def calendar_range(cal: ExchangeCalendar) -> tuple[date, date]:
     """The first and last session the calendar covers."""
     return cal.first_session.date(), cal.last_session.date()
