@@ -35,21 +35,28 @@ class Range:
         return not (self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)))
 
     def describe(self, kind: str) -> str:
-        hi = self.hi_help or (show(self.hi) if self.hi is not None else None)
+        hi = self.hi_help or (num(self.hi) if self.hi is not None else None)
         if self.lo is not None and hi is not None and not self.lo_open and not self.hi_open:
-            return f"{kind} from {show(self.lo)} to {hi}"
+            return f"{kind} from {num(self.lo)} to {hi}"
         parts = [kind]
         if self.lo is not None:
-            parts.append(f"above {show(self.lo)}" if self.lo_open else f"at least {show(self.lo)}")
+            parts.append(f"above {num(self.lo)}" if self.lo_open else f"at least {num(self.lo)}")
         if hi is not None:
             parts.append(f"below {hi}" if self.hi_open else f"at most {hi}")
         return " ".join(parts[:2]) + (", " + parts[2] if len(parts) > 2 else "")
 
 
+def num(x: float) -> str:
+    """A number for a message: 15 not 15.0, 0.05 not 5e-02."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
 def show(value: Any) -> str:
     """A value as the user wrote it in YAML (strings quoted, null, true/false), kept short."""
-    if isinstance(value, float) and math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        text = str(int(value)) if not isinstance(value, bool) else str(value)
+    if isinstance(value, float) and math.isnan(value):
+        text = ".nan"
+    elif isinstance(value, float) and math.isinf(value):
+        text = ".inf" if value > 0 else "-.inf"
     elif isinstance(value, float):
         text = repr(value)
     else:
@@ -88,9 +95,23 @@ class Section:
     def dotted(self, key: str) -> str:
         return f"{self.name}.{key}" if self.name else str(key)
 
+    def reject(self, key: str, parsed: Any, problem: str, allowed: str) -> NoReturn:
+        """Fail a cross-field rule, showing the value as written in the file (or the default if absent)."""
+        if key in self.data:
+            self.fail(key, self.data[key], problem, allowed)
+        shown = int(parsed) if isinstance(parsed, float) and parsed.is_integer() else parsed
+        self.fail(key, shown, f"(the default) {problem}", allowed)
+
     def fail(self, key: str, value: Any, problem: str, allowed: str) -> NoReturn:
+        self._raise(key, f"{show(value)} {problem}", allowed)
+
+    def _raise(self, key: str, problem: str, allowed: str) -> NoReturn:
         where = f" [{self.source}]" if self.source is not None else ""
-        raise ConfigError(f"{self.dotted(key)}: {show(value)} {problem}; allowed: {allowed}{where}")
+        raise ConfigError(f"{self.dotted(key)}: {problem}; allowed: {allowed}{where}")
+
+    def required(self, key: str, why: str, allowed: str) -> NoReturn:
+        """Fail because a key that is optional in general must be set in this configuration."""
+        self._raise(key, f"must be set {why}", allowed)
 
     def _unknown(self, key: Any) -> NoReturn:
         close = difflib.get_close_matches(str(key), self.known, n=1, cutoff=0.6)

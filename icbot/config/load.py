@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from icbot.config.checks import Range, Section, parse_hhmm, show
+from icbot.config.checks import Range, Section, num, parse_hhmm, show
 from icbot.config.model import (
     EARLY_CLOSE_EXIT_MINUTES,
     EXIT_MARGIN_MINUTES,
@@ -113,11 +113,11 @@ def _gateway(s: Section, mode: str) -> GatewayConfig:
     client_id = s.integer("client_id", 31, Range(lo=0, hi=2**31 - 1))
     account = s.string("account", "", pattern=r"[A-Z0-9]*", pattern_help="IB account id in capitals, e.g. DU1234567")
     if mode == "live" and not account:
-        s.fail("account", account, "is empty but mode is live", "the live account id the gateway must report")
+        s.required("account", "when mode is live", 'the live account id, quoted, e.g. "U1234567"')
     if mode == "live" and is_paper_account(account):
-        s.fail("account", account, "is a paper account but mode is live", "a live account id (not DU…/DF…)")
+        s.reject("account", account, "is a paper account but mode is live", "a live account id (not DU…/DF…)")
     if mode == "paper" and account and not is_paper_account(account):
-        s.fail("account", account, "is not a paper account but mode is paper", "empty or a DU…/DF… paper account")
+        s.reject("account", account, "is not a paper account but mode is paper", "empty or a DU…/DF… paper account")
     return GatewayConfig(host, port, client_id, account)
 
 
@@ -133,7 +133,7 @@ def _entry(s: Section, tick: float) -> EntryConfig:
     minutes = s.integer("minutes_after_open", 2, Range(lo=0, hi=latest))
     deadline = s.integer("deadline_minutes_after_open", 3, Range(lo=0, hi=EARLY_CLOSE_EXIT_MINUTES - 1))
     if deadline <= minutes:
-        s.fail(
+        s.reject(
             "deadline_minutes_after_open",
             deadline,
             f"is not after entry.minutes_after_open ({minutes})",
@@ -142,7 +142,7 @@ def _entry(s: Section, tick: float) -> EntryConfig:
     reprice = s.number("reprice_seconds", 5.0, Range(lo=0, lo_open=True, hi=60))
     step = s.number("step", 0.05, Range(lo=0, lo_open=True, hi=100))
     if not _is_multiple(step, tick):
-        s.fail("step", step, f"is not a multiple of strategy.combo_tick ({show(tick)})", f"a multiple of {show(tick)}")
+        s.reject("step", step, f"is not a multiple of strategy.combo_tick ({num(tick)})", f"a multiple of {num(tick)}")
     min_credit = s.number("min_credit", 0.0, Range(lo=0, hi=1000))
     return EntryConfig(minutes, deadline, reprice, step, min_credit)
 
@@ -151,14 +151,14 @@ def _strikes(s: Section) -> StrikesConfig:
     target = s.number("target_delta", 15.0, Range(lo=0, lo_open=True, hi=50))
     max_delta = s.number("max_delta", 16.9, Range(lo=0, hi=50))
     if max_delta < target:
-        s.fail("max_delta", max_delta, f"is below strikes.target_delta ({show(target)})", f"{show(target)} to 50")
+        s.reject("max_delta", max_delta, f"is below strikes.target_delta ({num(target)})", f"{num(target)} to 50")
     min_delta = s.number("min_delta", 10.0, Range(lo=0, hi=50))
     if min_delta > target:
-        s.fail("min_delta", min_delta, f"is above strikes.target_delta ({show(target)})", f"0 to {show(target)}")
+        s.reject("min_delta", min_delta, f"is above strikes.target_delta ({num(target)})", f"0 to {num(target)}")
     tie = s.number("tie_tolerance", 0.05, Range(lo=0, hi=50))
     wing = s.number("wing_width", 20.0, Range(lo=0, lo_open=True, hi=1000))
     if not _is_multiple(wing, 5.0):
-        s.fail("wing_width", wing, "is not a multiple of 5 (SPX strike spacing)", "5, 10, 15, 20, ...")
+        s.reject("wing_width", wing, "is not a multiple of 5 (SPX strike spacing)", "5, 10, 15, 20, ...")
     return StrikesConfig(target, max_delta, min_delta, tie, wing)
 
 
@@ -168,10 +168,10 @@ def _size(s: Section) -> SizeConfig:
     max_contracts = s.integer("max_contracts", 1, Range(lo=1, hi=ceiling, hi_help=f"the hard ceiling {ceiling}"))
     contracts = s.integer("contracts", 1, Range(lo=1, hi=ceiling))
     if contracts > max_contracts:
-        s.fail("contracts", contracts, f"is above size.max_contracts ({max_contracts})", f"1 to {max_contracts}")
+        s.reject("contracts", contracts, f"is above size.max_contracts ({max_contracts})", f"1 to {max_contracts}")
     percent = s.number("percent", 0.0, Range(lo=0, hi=100))
     if mode != "fixed" and percent <= 0:
-        s.fail("percent", percent, f"must be above 0 when size.mode is {mode}", "more than 0, at most 100")
+        s.reject("percent", percent, f"must be above 0 when size.mode is {mode}", "more than 0, at most 100")
     return SizeConfig(mode, contracts, percent, max_contracts)  # type: ignore[arg-type]
 
 
@@ -184,14 +184,14 @@ def _exits(s: Section, entry: EntryConfig) -> ExitsConfig:
     deadline_min = 9 * 60 + 30 + entry.deadline_minutes_after_open
     deadline = time(deadline_min // 60, deadline_min % 60)
     if exit_time <= deadline:
-        s.fail(
+        s.reject(
             "time_exit",
             raw,
             f"is not after the entry deadline {deadline:%H:%M} ET",
             f"a time after {deadline:%H:%M}, at most {LATEST_TIME_EXIT:%H:%M}",
         )
     if exit_time > LATEST_TIME_EXIT:
-        s.fail(
+        s.reject(
             "time_exit",
             raw,
             f"leaves less than {EXIT_MARGIN_MINUTES} minutes before the 16:00 close",
