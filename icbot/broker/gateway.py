@@ -1,0 +1,219 @@
+"""`Gateway`: icbot's one door to IB Gateway / TWS — connect, check the account, then trade and look up.
+
+Connecting retries (tenacity, sleeping on the virtual clock) until an absolute deadline, because a gateway that
+is restarting at 09:30 may well be back at 09:31:40; after the deadline there is no point, the entry window is
+gone. Once connected, the account must fit the mode before anything else happens (see `accounts`). The
+methods themselves live in layers: `session` (waits, errors), `market` (quotes, chain, bars), `orders`
+(placing and tracking); this module adds the account-level reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from ib_async import IB, StartupFetchALL
+from ib_async.objects import Fill
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+
+from icbot.broker.accounts import choose_account
+from icbot.broker.convert import (
+    NEW_YORK,
+    account_values_from,
+    from_ib_fill,
+    from_ib_position,
+    num,
+    to_ib_bag,
+    to_ib_order,
+)
+from icbot.broker.errors import GatewayUnavailable
+from icbot.broker.orders import OrderDesk
+from icbot.broker.session import log
+from icbot.broker.types import AccountValues, ComboOrder, Execution, Position
+from icbot.clock import Clock
+
+CONNECT_REAL_FLOOR = 2.0  # real seconds for the handshake and ib_async's startup sync, whatever the clock
+CLIENT_ID_IN_USE = 326
+_RETRYABLE = (OSError, TimeoutError, ConnectionError)
+
+
+class GatewayConfig(Protocol):
+    host: str
+    port: int
+    client_id: int
+    account: str
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is IB Gateway running and the API port open?)"
+    if isinstance(exc, TimeoutError):
+        return f"no API handshake ({exc})" if str(exc) else "no API handshake (timed out)"
+    return str(exc) or type(exc).__name__
+
+
+async def _connect_once(host: str, port: int, client_id: int, account: str, clock: Clock, timeout: float) -> IB:
+    """One connection attempt: the socket, the API handshake and ib_async's startup sync."""
+    ib = IB()
+    ib.RaiseRequestErrors = True
+    failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_api_error(msg: Any) -> None:
+        if not failed.done():
+            failed.set_result(str(msg))
+
+    def on_error(req_id: int, code: int, text: str, contract: Any) -> None:
+        if code == CLIENT_ID_IN_USE and not failed.done():
+            failed.set_result(f"IB {code}: {text} (client_id {client_id})")
+
+    ib.client.apiError += on_api_error
+    ib.errorEvent += on_error
+    real = max(clock.real_seconds(timeout), CONNECT_REAL_FLOOR)
+    task = asyncio.ensure_future(
+        ib.connectAsync(host, port, clientId=client_id, timeout=real, account=account, fetchFields=StartupFetchALL)
+    )
+    try:
+        done, _ = await asyncio.wait({task, failed}, timeout=real * 4, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()
+        elif failed in done:
+            raise ConnectionError(failed.result())
+        else:
+            raise TimeoutError(f"no API handshake within {timeout:g} s")
+        if not ib.isConnected():
+            raise ConnectionError("the gateway closed the connection during the startup sync")
+    except BaseException:
+        task.cancel()
+        ib.disconnect()
+        raise
+    finally:
+        ib.client.apiError -= on_api_error
+        ib.errorEvent -= on_error
+    return ib
+
+
+class Gateway(OrderDesk):
+    """A connected, account-checked session with IB Gateway. Create it with `await Gateway.connect(...)`."""
+
+    commission_wait = 2.0  # virtual seconds executions() waits for commission reports still in flight
+
+    @classmethod
+    async def connect(
+        cls, cfg: GatewayConfig, *, clock: Clock, deadline: datetime, mode: str, timeout: float = 10.0
+    ) -> Gateway:
+        """Connect (retrying until `deadline`), check the account against `mode`, and return the session.
+
+        Raises GatewayUnavailable when no attempt succeeded by the deadline, WrongAccount when the account
+        does not fit the mode (not retried: waiting will not change it).
+        """
+        host, port, client_id = str(cfg.host), int(cfg.port), int(cfg.client_id)
+        configured = str(getattr(cfg, "account", "") or "").strip()
+        attempts = 0
+
+        def wait(rs: RetryCallState) -> float:
+            backoff = min(10.0, 0.5 * 2 ** max(rs.attempt_number - 1, 0))
+            return max(0.0, min(backoff, clock.seconds_until(deadline)))
+
+        def stop(rs: RetryCallState) -> bool:
+            return clock.now() >= deadline
+
+        def before_sleep(rs: RetryCallState) -> None:
+            exc = rs.outcome.exception() if rs.outcome is not None else None
+            log.warning("connect attempt %d to %s:%s failed: %s", rs.attempt_number, host, port, exc)
+
+        ib: IB | None = None
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_RETRYABLE),
+                wait=wait,
+                stop=stop,
+                sleep=clock.asleep,
+                before_sleep=before_sleep,
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    ib = await _connect_once(host, port, client_id, configured, clock, timeout)
+        except _RETRYABLE as exc:
+            by = deadline.astimezone(NEW_YORK).strftime("%H:%M:%S")
+            plural = "" if attempts == 1 else "s"
+            raise GatewayUnavailable(
+                f"IB Gateway at {host}:{port} did not accept a connection by {by} ET "
+                f"({attempts} attempt{plural}): {_reason(exc)}"
+            ) from None
+        assert ib is not None
+        try:
+            account = choose_account(mode, configured, ib.managedAccounts())
+        except BaseException:
+            ib.disconnect()
+            raise
+        log.info("connected to %s:%s as client %s, account %s (%s)", host, port, client_id, account, mode)
+        return cls(ib, clock=clock, account=account, mode=mode, host=host, port=port, timeout=timeout)
+
+    async def close(self) -> None:
+        """Disconnect (idempotent). Server-side subscriptions end with the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.ib.disconnect()
+        except Exception as exc:  # closing must never hide the error that made us close
+            log.warning("disconnect: %s", exc)
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- account ------------------------------------------------------------------------------------
+    async def positions(self) -> list[Position]:
+        """Non-zero positions of the account, fresh from the gateway (reqPositions)."""
+        items = await self.request(lambda: self.ib.reqPositionsAsync(), "positions")
+        return [from_ib_position(p) for p in items if p.account == self.account and p.position != 0]
+
+    async def account_values(self) -> AccountValues:
+        """Net liquidation, available funds and buying power (account updates, else the account summary)."""
+        values = account_values_from(self.ib.accountValues(self.account), self.account)
+        if values.net_liquidation is None and values.available_funds is None:
+            summary = await self.request(lambda: self.ib.accountSummaryAsync(self.account), "account summary")
+            values = account_values_from(summary, self.account)
+        return values
+
+    async def what_if_margin(self, order: ComboOrder) -> float | None:
+        """IB's initial-margin change for the exact order (its whole quantity); None if IB reports none."""
+        contract = to_ib_bag(order.legs)
+        ib_order = to_ib_order(order, account=self.account)
+        state = await self.request(
+            lambda: self.ib.whatIfOrderAsync(contract, ib_order), "what-if margin", order_errors=True
+        )
+        return num(state.initMarginChange)
+
+    async def executions(self, session_date: date | None = None) -> list[Execution]:
+        """Executions of the account (BAG and legs) with commissions attached, optionally of one NY date.
+
+        IB sends a commission report after each execution; reports still in flight are awaited briefly
+        (`commission_wait`), after which commission is None for those — call again later.
+        """
+        fills: list[Fill] = await self.request(lambda: self.ib.reqExecutionsAsync(), "executions")
+        # ib_async attaches late commission reports to its own copy of each fill, not to the reply's.
+        canonical = {f.execution.execId: self.ib.wrapper.fills.get(f.execution.execId, f) for f in fills}
+        mine = [
+            f
+            for f in canonical.values()
+            if not f.execution.acctNumber or not self.account or f.execution.acctNumber == self.account
+        ]
+
+        def commissions_in() -> bool:
+            return all(f.commissionReport.execId for f in mine if f.contract.secType != "BAG")
+
+        if mine:
+            await self.wait_until(commissions_in, self.commission_wait, floor=0.2)
+        out = [from_ib_fill(f) for f in mine]
+        if session_date is not None:
+            out = [e for e in out if e.at.astimezone(NEW_YORK).date() == session_date]
+        return sorted(out, key=lambda e: (e.at, e.exec_id))
+
+
+__all__ = ["Gateway", "GatewayConfig"]

@@ -1,0 +1,358 @@
+"""Market data: the index levels, the listed SPXW strikes and a streamed band of the 0DTE chain.
+
+The chain is streamed, not snapshotted, and it is started before 09:32: IB's model greeks arrive
+asynchronously and qualifying plus ticking a chain takes tens of seconds on a real gateway, most of the one
+minute entry window. Lines are counted against a hard budget of 50 (SPEC §6, IB's own limit is 100): the SPX
+line, a short-lived VIX line and the option lines together never exceed it, and lines that are no longer
+wanted are cancelled before new ones open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ib_async import Contract, Index, Option, Ticker
+from ib_async.contract import ContractDetails
+from ib_async.wrapper import RequestError
+
+from icbot.broker.band import band_strikes as _band_strikes
+from icbot.broker.convert import bars_from_ib, index_price, quote_from_ticker
+from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable, TransientBrokerError
+from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, Session, log
+from icbot.broker.types import ChainSnapshot, QualifiedOption
+
+MAX_LINES = 50
+SYMBOL = "SPX"
+TRADING_CLASS = "SPXW"
+INDEX_EXCHANGE = "CBOE"
+NO_SECURITY = 200  # "No security definition has been found for the request"
+NO_HISTORICAL_DATA = 162
+
+
+@dataclass
+class _Line:
+    contract: Contract
+    ticker: Ticker
+    session_date: date
+
+
+class MarketData(Session):
+    """Index levels, the option chain and historical bars."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._indexes: dict[str, Contract] = {}
+        self._index_lines: dict[str, Ticker] = {}
+        self._lines: dict[tuple[str, float], _Line] = {}
+        self._qualified: dict[tuple[date, str, float], tuple[Contract, QualifiedOption]] = {}
+        self.known: dict[int, QualifiedOption] = {}
+        self._md_errors: dict[int, tuple[int, str]] = {}
+        self.trimmed: list[float] = []
+
+    # -- errors -------------------------------------------------------------------------------------
+    def on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
+        if code in MARKET_DATA_CODES or code == COMPETING_CODE:
+            con_id = int(getattr(contract, "conId", 0) or 0) if contract is not None else 0
+            self._md_errors[con_id] = (code, text)
+
+    def _raise_md(self, con_ids: Iterable[int], what: str) -> None:
+        self.ensure_market_data(what)
+        for con_id in [0, *con_ids]:
+            err = self._md_errors.get(con_id)
+            if err is not None:
+                code, text = err
+                raise MarketDataUnavailable(
+                    f"{what}: {text} (IB {code}); icbot needs live SPX/SPXW market data — check the subscriptions",
+                    code,
+                )
+
+    # -- lines --------------------------------------------------------------------------------------
+    @property
+    def lines_in_use(self) -> int:
+        return len(self._lines) + len(self._index_lines)
+
+    def _open_line(self, contract: Contract) -> Ticker:
+        if self.lines_in_use >= MAX_LINES:
+            raise BrokerError(f"market-data line budget of {MAX_LINES} exhausted; not opening another line")
+        self.ensure_connected()
+        try:
+            return self.ib.reqMktData(contract, "", False, False)
+        except ConnectionError as exc:
+            raise GatewayUnavailable(f"market data: connection to {self.where} lost ({exc})") from None
+
+    def _close_line(self, contract: Contract) -> None:
+        try:
+            self.ib.cancelMktData(contract)
+        except ConnectionError:
+            pass
+
+    # -- indexes ------------------------------------------------------------------------------------
+    async def _index(self, symbol: str) -> Contract:
+        if symbol in self._indexes:
+            return self._indexes[symbol]
+        wanted = Index(symbol, INDEX_EXCHANGE, "USD")
+        details: list[ContractDetails] = await self.request(
+            lambda: self.ib.reqContractDetailsAsync(wanted), f"{symbol} index contract"
+        )
+        found = [d.contract for d in details if d.contract is not None and d.contract.secType == "IND"]
+        if not found:
+            raise BrokerError(f"the gateway does not know the index {symbol} on {INDEX_EXCHANGE}")
+        self._indexes[symbol] = found[0]
+        return found[0]
+
+    async def _index_level(self, symbol: str, *, keep: bool, timeout: float | None) -> float | None:
+        self.ensure_market_data(symbol)
+        contract = await self._index(symbol)
+        ticker = self._index_lines.get(symbol)
+        if ticker is None:
+            ticker = self._open_line(contract)
+            self._index_lines[symbol] = ticker
+        try:
+            t = self.timeout if timeout is None else timeout
+            await self.wait_until(
+                lambda: index_price(ticker) is not None or contract.conId in self._md_errors or 0 in self._md_errors,
+                t,
+                floor=REAL_FLOOR,
+            )
+            self._raise_md([contract.conId], f"{symbol} quote")
+            return index_price(ticker)
+        finally:
+            if not keep:
+                self._index_lines.pop(symbol, None)
+                self._close_line(contract)
+
+    async def spx_price(self, *, timeout: float | None = None) -> float | None:
+        """SPX's level (last, else yesterday's close); None if no quote came within `timeout` (virtual s).
+
+        The SPX line stays open: the snapshot reads it and `check` watches it for short-strike touches.
+        """
+        return await self._index_level(SYMBOL, keep=True, timeout=timeout)
+
+    async def vix(self, *, timeout: float | None = None) -> float | None:
+        """VIX's level, read once and its line closed again; None if IB has no VIX quote for this account."""
+        try:
+            return await self._index_level("VIX", keep=False, timeout=timeout)
+        except MarketDataUnavailable as exc:
+            log.warning("no VIX quote: %s", exc)
+            return None
+
+    # -- chain --------------------------------------------------------------------------------------
+    async def list_strikes(self, session_date: date) -> list[float]:
+        """SPXW strikes IB lists for that expiry (reqSecDefOptParams); [] if the expiry is not listed."""
+        spx = await self._index(SYMBOL)
+        chains = await self.request(
+            lambda: self.ib.reqSecDefOptParamsAsync(SYMBOL, "", "IND", spx.conId), "SPX option chain"
+        )
+        expiry = session_date.strftime("%Y%m%d")
+        strikes: set[float] = set()
+        for chain in chains:
+            if chain.tradingClass == TRADING_CLASS and expiry in chain.expirations:
+                strikes.update(float(k) for k in chain.strikes)
+        return sorted(strikes)
+
+    def band_strikes(
+        self, spx: float, listed: Sequence[float], *, vol: float | None, max_lines: int = 48, **kwargs: Any
+    ) -> list[float]:
+        """See `icbot.broker.band.band_strikes` (pure; both rights are streamed, so two lines per strike)."""
+        return _band_strikes(spx, listed, vol=vol, max_lines=max_lines, **kwargs)
+
+    def _option(self, session_date: date, right: str, strike: float) -> Option:
+        return Option(
+            SYMBOL,
+            session_date.strftime("%Y%m%d"),
+            float(strike),
+            right,
+            "SMART",
+            multiplier="100",
+            currency="USD",
+            tradingClass=TRADING_CLASS,
+        )
+
+    async def _qualify_many(
+        self, session_date: date, pairs: Sequence[tuple[str, float]]
+    ) -> dict[tuple[str, float], tuple[Contract, QualifiedOption]]:
+        """Qualify options in one concurrent batch; strikes IB does not list are left out of the result."""
+        out: dict[tuple[str, float], tuple[Contract, QualifiedOption]] = {}
+        todo = []
+        for right, strike in pairs:
+            cached = self._qualified.get((session_date, right, float(strike)))
+            if cached is not None:
+                out[(right, float(strike))] = cached
+            else:
+                todo.append((right, float(strike)))
+        if not todo:
+            return out
+        self.ensure_connected()
+        try:
+            futures = [self.ib.reqContractDetailsAsync(self._option(session_date, r, k)) for r, k in todo]
+        except ConnectionError as exc:
+            raise GatewayUnavailable(f"qualifying options: connection to {self.where} lost ({exc})") from None
+        # ib_async throttles to 45 requests/s in real time, whatever the clock: allow for it.
+        real_timeout = max(self.real(self.timeout), 1.0 + len(todo) / 40.0)
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), real_timeout)
+        except TimeoutError:
+            self.ensure_connected()
+            raise TransientBrokerError(f"qualifying {len(todo)} SPXW options: no answer from {self.where}") from None
+        for (right, strike), res in zip(todo, results, strict=True):
+            if isinstance(res, RequestError):
+                if res.code == NO_SECURITY:
+                    continue
+                raise self.map_request_error(res.code, res.message, f"qualifying SPXW {strike:g}{right}")
+            if isinstance(res, ConnectionError):
+                raise GatewayUnavailable(f"qualifying options: connection to {self.where} lost") from None
+            if isinstance(res, BaseException):
+                raise res
+            contract = self._pick(res, session_date, right, strike)
+            if contract is None:
+                continue
+            q = QualifiedOption(int(contract.conId), contract.localSymbol or "", right, strike)
+            self._qualified[(session_date, right, strike)] = (contract, q)
+            self.known[q.con_id] = q
+            out[(right, strike)] = (contract, q)
+        return out
+
+    @staticmethod
+    def _pick(details: list[ContractDetails], session_date: date, right: str, strike: float) -> Contract | None:
+        expiry = session_date.strftime("%Y%m%d")
+        for d in details:
+            c = d.contract
+            if (
+                c is not None
+                and c.conId
+                and c.tradingClass in (TRADING_CLASS, "")
+                and (c.right or "")[:1].upper() == right
+                and math.isclose(float(c.strike), strike)
+                and (c.lastTradeDateOrContractMonth or "").startswith(expiry)
+            ):
+                c.exchange = "SMART"
+                return c
+        return None
+
+    async def qualify_option(self, session_date: date, right: str, strike: float) -> QualifiedOption:
+        """conId and OCC symbol of one SPXW option (e.g. a wing outside the streamed band)."""
+        got = await self._qualify_many(session_date, [(right, float(strike))])
+        if (right, float(strike)) not in got:
+            raise BrokerError(f"SPXW {session_date} {strike:g}{right} is not listed at IB")
+        return got[(right, float(strike))][1]
+
+    async def stream_chain(self, session_date: date, strikes: Sequence[float], *, settle: float = 3.0) -> None:
+        """Stream puts and calls of `strikes` for that expiry (model greeks included), within the line budget.
+
+        Lines no longer wanted are cancelled first. If the strikes need more lines than the budget leaves,
+        those furthest from SPX are dropped (listed in `self.trimmed`). Returns once every new line has
+        ticked or `settle` virtual seconds passed; raises MarketDataUnavailable/CompetingSession when IB says
+        the data is not available.
+        """
+        self.ensure_market_data("option chain")
+        wanted = sorted({float(k) for k in strikes})
+        budget = max(0, MAX_LINES - len(self._index_lines)) // 2
+        self.trimmed = []
+        if len(wanted) > budget:
+            centre = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
+            if centre is None:
+                centre = wanted[len(wanted) // 2]
+            keep = sorted(sorted(wanted, key=lambda k: abs(k - centre))[:budget])
+            self.trimmed = [k for k in wanted if k not in keep]
+            log.warning("stream_chain: %d strikes exceed the line budget; dropped %s", len(wanted), self.trimmed)
+            wanted = keep
+        keys = {(r, k) for k in wanted for r in ("P", "C")}
+        for key, line in list(self._lines.items()):
+            if key not in keys or line.session_date != session_date:
+                self._close_line(line.contract)
+                del self._lines[key]
+        missing = sorted(k for k in keys if k not in self._lines)
+        qualified = await self._qualify_many(session_date, missing)
+        new: list[_Line] = []
+        for key in missing:
+            if key in qualified:
+                contract, _ = qualified[key]
+                line = _Line(contract, self._open_line(contract), session_date)
+                self._lines[key] = line
+                new.append(line)
+        con_ids = [line.contract.conId for line in self._lines.values()]
+        await self.wait_until(
+            lambda: bool(self._md_errors) or all(line.ticker.time is not None for line in new),
+            settle,
+            floor=REAL_FLOOR if new else 0.0,
+        )
+        self._raise_md(con_ids, "option chain")
+
+    def stop_chain(self) -> None:
+        """Cancel every option line (the index lines stay)."""
+        for line in self._lines.values():
+            self._close_line(line.contract)
+        self._lines.clear()
+
+    def snapshot(self) -> ChainSnapshot:
+        """The streamed chain now; SPX from its own line, else the underlying price in the model greeks."""
+        self._raise_md([line.contract.conId for line in self._lines.values()], "option chain")
+        quotes = {(r, k): quote_from_ticker(line.ticker, r, k) for (r, k), line in self._lines.items()}
+        spx = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
+        if spx is None:
+            unds = sorted(q.und_price for q in quotes.values() if q.und_price)
+            spx = unds[len(unds) // 2] if unds else None
+        return ChainSnapshot(self.clock.now(), spx, quotes)
+
+    async def wait_for_greeks(self, *, min_per_side: int, timeout: float) -> ChainSnapshot:
+        """Wait (virtual s) until at least `min_per_side` puts and calls have a model delta.
+
+        Returns the snapshot either way (check `count_deltas`): at the entry instant a partial chain may
+        still contain the strikes the rule needs. Raises only when IB says the data will not come.
+        """
+
+        def ready() -> bool:
+            if self._md_errors or self.competing:
+                return True
+            snap_p = sum(1 for (r, _), ln in self._lines.items() if r == "P" and _has_delta(ln.ticker))
+            snap_c = sum(1 for (r, _), ln in self._lines.items() if r == "C" and _has_delta(ln.ticker))
+            return snap_p >= min_per_side and snap_c >= min_per_side
+
+        await self.wait_until(ready, timeout)
+        return self.snapshot()
+
+    # -- history ------------------------------------------------------------------------------------
+    def _contract_for(self, con_id: int) -> Contract | None:
+        for contract, q in self._qualified.values():
+            if q.con_id == con_id:
+                return contract
+        return None
+
+    async def mid_bars(
+        self, con_id: int, start: datetime, end: datetime
+    ) -> list[tuple[datetime, float, float, float, float]]:
+        """1-minute MIDPOINT bars (time UTC, open, high, low, close) of one option between start and end."""
+        contract = self._contract_for(con_id)
+        if contract is None:
+            probe = Contract(conId=con_id, exchange="SMART")
+            details = await self.request(lambda: self.ib.reqContractDetailsAsync(probe), f"contract {con_id}")
+            if not details or details[0].contract is None:
+                raise BrokerError(f"the gateway does not know contract {con_id}")
+            contract = details[0].contract
+            contract.exchange = "SMART"
+        seconds = max(60, math.ceil((end - start).total_seconds()) + 60)
+        duration = f"{seconds} S" if seconds <= 86400 else f"{math.ceil(seconds / 86400)} D"
+        try:
+            bars = await self.request(
+                lambda: self.ib.reqHistoricalDataAsync(
+                    contract, end, duration, "1 min", "MIDPOINT", True, formatDate=2, timeout=0
+                ),
+                f"midpoint bars of {contract.localSymbol or con_id}",
+                timeout=self.timeout * 3,
+            )
+        except BrokerError as exc:
+            if f"IB error {NO_HISTORICAL_DATA}" in str(exc) and "pacing" not in str(exc).lower():
+                return []
+            raise
+        lo, hi = start - timedelta(seconds=1), end
+        return [b for b in bars_from_ib(bars) if lo <= b[0] <= hi]
+
+
+def _has_delta(ticker: Ticker) -> bool:
+    g = ticker.modelGreeks
+    return g is not None and g.delta is not None and not math.isnan(g.delta)

@@ -1,0 +1,188 @@
+"""The connected session every Gateway method runs on: waiting, timeouts and error routing.
+
+Two rules live here so no method can forget them. Every wait is in *virtual* seconds converted through the
+clock, so a replayed day at 60× speed times out 60× sooner in real time; but a request/response round trip
+always gets a small real-time floor, because the socket, the gateway and ib_async's own 45-requests-per-second
+throttle run in real time whatever the clock says. And every failure leaves as one of icbot's error classes
+with a sentence naming what was asked: a lost socket is GatewayUnavailable, a silent gateway is
+TransientBrokerError, a refusal carries IB's code and text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from ib_async import IB
+from ib_async.wrapper import RequestError
+
+from icbot.broker.errors import (
+    BrokerError,
+    CompetingSession,
+    GatewayUnavailable,
+    MarketDataUnavailable,
+    OrderRejected,
+    ReadOnlyApi,
+    TransientBrokerError,
+)
+from icbot.clock import Clock, real_monotonic
+
+log = logging.getLogger("icbot.broker")
+
+T = TypeVar("T")
+
+REAL_FLOOR = 0.5  # real seconds every round trip may take, whatever the clock speed
+MARKET_DATA_CODES = frozenset({354, 10089, 10167, 10168})
+COMPETING_CODE = 10197
+PACING_CODES = frozenset({100, 420})
+READ_ONLY_MARKERS = ("read-only", "read only", "readonly")
+# Informational codes: farm status (2100–2199) and IB's "order message" (399, e.g. goodAfterTime held).
+INFO_CODES = frozenset({399, 404, 1101, 1102})
+
+
+def is_info(code: int) -> bool:
+    return code in INFO_CODES or 2100 <= code < 2200
+
+
+def is_read_only(text: str) -> bool:
+    low = text.lower()
+    return any(m in low for m in READ_ONLY_MARKERS)
+
+
+def order_error(code: int, text: str, *, order_id: int | None = None, order_ref: str = "") -> BrokerError:
+    """The error class for a refusal of an order (placement, change or what-if)."""
+    if is_read_only(text):
+        return ReadOnlyApi(
+            f"the IB API is in read-only mode, orders are refused (IB {code}: {text}); "
+            "untick 'Read-Only API' in the gateway's API settings"
+        )
+    return OrderRejected(code, text, order_id=order_id, order_ref=order_ref)
+
+
+class Session:
+    """Holds the IB connection and what arrives on it unasked (errors, disconnects)."""
+
+    def __init__(self, ib: IB, *, clock: Clock, account: str, mode: str, host: str, port: int, timeout: float) -> None:
+        self.ib = ib
+        self.clock = clock
+        self.account = account
+        self.mode = mode
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._lost: str | None = None
+        self.errors: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        self.competing: str | None = None
+        self.connectivity_lost: str | None = None
+        ib.updateEvent += self._on_update
+        ib.errorEvent += self._on_error
+        ib.disconnectedEvent += self._on_disconnected
+
+    # -- events -------------------------------------------------------------------------------------
+    def _on_update(self) -> None:
+        self._wake.set()
+
+    def _on_disconnected(self) -> None:
+        if not self._closed and self._lost is None:
+            self._lost = "the gateway closed the connection"
+            log.warning("IB Gateway at %s:%s disconnected", self.host, self.port)
+        self._wake.set()
+
+    def _on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
+        entries = self.errors[req_id]
+        entries.append((code, text))
+        del entries[:-20]
+        if code == COMPETING_CODE:
+            self.competing = text
+        elif code == 1100:
+            self.connectivity_lost = text
+        elif code in (1101, 1102):
+            self.connectivity_lost = None
+        self.on_error(req_id, code, text, contract)
+        self._wake.set()
+
+    def on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
+        """Hook for the mixins (market data routes errors to its lines)."""
+
+    # -- state --------------------------------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        return f"IB Gateway at {self.host}:{self.port}"
+
+    def ensure_connected(self) -> None:
+        if self._closed:
+            raise GatewayUnavailable(f"the connection to {self.where} was closed by icbot")
+        if self._lost is not None or not self.ib.isConnected():
+            raise GatewayUnavailable(f"connection to {self.where} lost ({self._lost or 'not connected'})")
+
+    def real(self, virtual_seconds: float, *, floor: float = REAL_FLOOR) -> float:
+        """Real seconds for a virtual timeout, never below `floor` (round trips take real time)."""
+        return max(self.clock.real_seconds(max(virtual_seconds, 0.0)), floor)
+
+    # -- waiting ------------------------------------------------------------------------------------
+    async def wait_until(self, cond: Callable[[], bool], timeout: float, *, floor: float = 0.0) -> bool:
+        """Wait (virtual seconds) until cond() holds; False on timeout. Raises GatewayUnavailable on disconnect.
+
+        Wakes on every packet from the gateway, so nothing is polled and no update is missed: cond() is
+        re-checked after each one.
+        """
+        end = self.clock.timestamp() + max(timeout, 0.0)
+        real_floor_end = real_monotonic() + floor
+        while True:
+            self.ensure_connected()
+            if cond():
+                return True
+            remaining = self.clock.real_seconds(end - self.clock.timestamp()) if end > self.clock.timestamp() else 0.0
+            remaining = max(remaining, real_floor_end - real_monotonic())
+            if remaining <= 0:
+                return False
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def request(
+        self,
+        make: Callable[[], Awaitable[T]],
+        what: str,
+        *,
+        timeout: float | None = None,
+        real_floor: float = REAL_FLOOR,
+        order_errors: bool = False,
+    ) -> T:
+        """Send one request and await its answer, turning every failure into an icbot error naming `what`."""
+        self.ensure_connected()
+        t = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(make(), self.real(t, floor=real_floor))
+        except TimeoutError:
+            self.ensure_connected()
+            raise TransientBrokerError(f"{what}: no answer from {self.where} within {t:g} s") from None
+        except ConnectionError as exc:
+            self._lost = self._lost or str(exc) or "socket closed"
+            raise GatewayUnavailable(f"{what}: connection to {self.where} lost ({self._lost})") from None
+        except RequestError as exc:
+            raise self.map_request_error(exc.code, exc.message, what, order_errors=order_errors) from None
+
+    def map_request_error(self, code: int, text: str, what: str, *, order_errors: bool = False) -> BrokerError:
+        if code == COMPETING_CODE:
+            return CompetingSession(f"{what}: {text} (IB {code}); log out the other IB session (TWS, mobile, web)")
+        if code in MARKET_DATA_CODES:
+            return MarketDataUnavailable(f"{what}: {text} (IB {code}); check the market data subscriptions", code)
+        if code in PACING_CODES or (code == 162 and "pacing" in text.lower()):
+            return TransientBrokerError(f"{what}: IB pacing limit hit ({code}: {text})")
+        if order_errors or is_read_only(text):
+            return order_error(code, text)
+        return BrokerError(f"{what}: IB error {code}: {text}")
+
+    def ensure_market_data(self, what: str) -> None:
+        if self.competing is not None:
+            raise CompetingSession(
+                f"{what}: {self.competing} (IB {COMPETING_CODE}); log out the other IB session (TWS, mobile, web)"
+            )
