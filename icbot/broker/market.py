@@ -241,27 +241,46 @@ class MarketData(Session):
             raise BrokerError(f"SPXW {session_date} {strike:g}{right} is not listed at IB")
         return got[(right, float(strike))][1]
 
-    async def stream_chain(self, session_date: date, strikes: Sequence[float], *, settle: float = 3.0) -> None:
-        """Stream puts and calls of `strikes` for that expiry (model greeks included), within the line budget.
+    async def stream_chain(
+        self, session_date: date, strikes: Sequence[float], *, rights: str = "both", settle: float = 3.0
+    ) -> None:
+        """Stream `strikes` of that expiry (model greeks included), within the line budget.
 
-        Lines no longer wanted are cancelled first. If the strikes need more lines than the budget leaves,
-        those furthest from SPX are dropped (listed in `self.trimmed`). Returns once every new line has
-        ticked or `settle` virtual seconds passed; raises MarketDataUnavailable/CompetingSession when IB says
-        the data is not available.
+        rights="both" streams put and call of every strike; rights="otm" only puts below SPX and calls above
+        it (what strike selection and the wings use), so the same budget covers twice the range — pair it
+        with band_strikes(..., lines_per_strike=1). Lines no longer wanted are cancelled first. Strikes
+        beyond the budget are dropped furthest from SPX first (listed in `self.trimmed`). Returns once every
+        new line has ticked or `settle` virtual seconds passed; raises MarketDataUnavailable or
+        CompetingSession when IB says the data will not come.
         """
+        if rights not in ("both", "otm"):
+            raise ValueError(f"rights must be 'both' or 'otm', not {rights!r}")
         self.ensure_market_data("option chain")
         wanted = sorted({float(k) for k in strikes})
-        budget = max(0, MAX_LINES - len(self._index_lines)) // 2
+        centre = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
+        if centre is None and wanted:
+            centre = wanted[len(wanted) // 2]
+
+        def sides(k: float) -> tuple[str, ...]:
+            if rights == "both" or centre is None or k == centre:
+                return ("P", "C")
+            return ("P",) if k < centre else ("C",)
+
+        budget = max(0, MAX_LINES - len(self._index_lines))
         self.trimmed = []
-        if len(wanted) > budget:
-            centre = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
-            if centre is None:
-                centre = wanted[len(wanted) // 2]
-            keep = sorted(sorted(wanted, key=lambda k: abs(k - centre))[:budget])
-            self.trimmed = [k for k in wanted if k not in keep]
+        by_distance = sorted(wanted, key=lambda k: abs(k - (centre or 0.0)))
+        keep: list[float] = []
+        used = 0
+        for k in by_distance:
+            if used + len(sides(k)) > budget:
+                self.trimmed.append(k)
+                continue
+            keep.append(k)
+            used += len(sides(k))
+        if self.trimmed:
+            self.trimmed.sort()
             log.warning("stream_chain: %d strikes exceed the line budget; dropped %s", len(wanted), self.trimmed)
-            wanted = keep
-        keys = {(r, k) for k in wanted for r in ("P", "C")}
+        keys = {(r, k) for k in keep for r in sides(k)}
         for key, line in list(self._lines.items()):
             if key not in keys or line.session_date != session_date:
                 self._close_line(line.contract)
