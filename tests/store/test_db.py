@@ -158,3 +158,23 @@ def test_events_must_reference_an_existing_run(tmp_path: Path):
             store.event(999, trade_date=DAY, mode="paper", phase="connect", status="ok", message="", at=AT)
         store.event(None, trade_date=DAY, mode="paper", phase="kill", status="info", message="no run", at=AT)
         assert [e["phase"] for e in store.events(DAY, "paper")] == ["kill"]
+
+
+def test_a_corrupt_sqlite_file_is_refused_with_one_line(tmp_path: Path):
+    path = tmp_path / "icbot.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    with pytest.raises(StoreError) as info:
+        Store.open(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_file_without_write_permission_can_still_be_read_readonly(tmp_path: Path):
+    path = tmp_path / "icbot.db"
+    with Store.open(path) as store:
+        store.halt("x", at=AT)
+    path.chmod(0o400)
+    try:
+        with Store.open(path, readonly=True) as ro:
+            assert ro.halted() == (True, "x")
+    finally:
+        path.chmod(0o600)
