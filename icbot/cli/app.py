@@ -70,8 +70,10 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # the last line of defence: one line, code 1, traceback only on request
         import click
+        from typer._click.exceptions import ClickException as VendoredClickException
 
-        if isinstance(exc, click.ClickException):
+        # typer 0.29 vendors click as typer._click: its usage errors are not click.ClickException instances.
+        if isinstance(exc, click.ClickException | VendoredClickException):
             exc.show()
             sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
         if isinstance(exc, click.exceptions.Exit):
