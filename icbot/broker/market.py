@@ -58,7 +58,11 @@ class MarketData(Session):
     def on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
         if code in MARKET_DATA_CODES or code == COMPETING_CODE:
             con_id = int(getattr(contract, "conId", 0) or 0) if contract is not None else 0
-            self._md_errors[con_id] = (code, text)
+            if con_id or req_id == -1:  # a line of ours, or the whole session; not a line already closed
+                self._md_errors[con_id] = (code, text)
+
+    def _md_failed(self, con_ids: Iterable[int]) -> bool:
+        return self.competing is not None or any(c in self._md_errors for c in (0, *con_ids))
 
     def _raise_md(self, con_ids: Iterable[int], what: str) -> None:
         self.ensure_market_data(what)
@@ -115,7 +119,7 @@ class MarketData(Session):
         try:
             t = self.timeout if timeout is None else timeout
             await self.wait_until(
-                lambda: index_price(ticker) is not None or contract.conId in self._md_errors or 0 in self._md_errors,
+                lambda: index_price(ticker) is not None or self._md_failed([contract.conId]),
                 t,
                 floor=REAL_FLOOR,
             )
@@ -296,7 +300,7 @@ class MarketData(Session):
                 new.append(line)
         con_ids = [line.contract.conId for line in self._lines.values()]
         await self.wait_until(
-            lambda: bool(self._md_errors) or all(line.ticker.time is not None for line in new),
+            lambda: self._md_failed(con_ids) or all(line.ticker.time is not None for line in new),
             settle,
             floor=REAL_FLOOR if new else 0.0,
         )
@@ -325,8 +329,10 @@ class MarketData(Session):
         still contain the strikes the rule needs. Raises only when IB says the data will not come.
         """
 
+        con_ids = [line.contract.conId for line in self._lines.values()]
+
         def ready() -> bool:
-            if self._md_errors or self.competing:
+            if self._md_failed(con_ids):
                 return True
             snap_p = sum(1 for (r, _), ln in self._lines.items() if r == "P" and _has_delta(ln.ticker))
             snap_c = sum(1 for (r, _), ln in self._lines.items() if r == "C" and _has_delta(ln.ticker))

@@ -149,6 +149,10 @@ class OrderDesk(MarketData):
             return self._state(trade)
         acks = self._acks.get(order_id, 0)
         mark = len(self.errors.get(order_id, []))
+        if trade.orderStatus.status in DONE_STATUSES:
+            # ib_async believes its own error-induced "Cancelled" and would refuse to modify; the gateway
+            # said otherwise (effective_status), so put the gateway's status back first.
+            trade.orderStatus.status = effective_status(trade)
         trade.order.lmtPrice = float(limit_price)
         trade = self._send(trade.contract, trade.order, f"re-pricing order {order_id}")
         ref = trade.order.orderRef
