@@ -33,7 +33,7 @@ EVENT_STATUSES = frozenset({"start", "ok", "fail", "skip", "info", "warn"})
 ALERT_LEVELS = frozenset({"info", "warning", "failure"})
 # Columns save_trade() sets itself; callers may not pass them.
 _TRADE_KEYS = frozenset({"id", "trade_date", "mode", "created_at", "updated_at"})
-_TRADE_BOOLS = ("experiment",)
+_TRADE_BOOLS = ("experiment", "exits_ok")
 
 
 class Store(OrderJournal):

@@ -229,6 +229,19 @@ def m001_initial(db: Database) -> None:
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+@migrations()
+def m002_trade_exit_health(db: Database) -> None:
+    """What the runner needs to resume a day: were all three exits acknowledged, when is the time exit,
+    and the last problem seen (for `status` and the next run's repair)."""
+    db.executescript(
+        """
+        ALTER TABLE trades ADD COLUMN exits_ok INTEGER CHECK (exits_ok IS NULL OR exits_ok IN (0, 1));
+        ALTER TABLE trades ADD COLUMN time_exit_at TEXT;
+        ALTER TABLE trades ADD COLUMN last_problem TEXT;
+        """
+    )
+
+
 def known_migration_names() -> list[str]:
     """Names this icbot knows, in order; a database with others was written by a newer icbot."""
     return [m.name for m in migrations._migrations]

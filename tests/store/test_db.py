@@ -178,3 +178,23 @@ def test_a_file_without_write_permission_can_still_be_read_readonly(tmp_path: Pa
             assert ro.halted() == (True, "x")
     finally:
         path.chmod(0o600)
+
+
+def test_an_older_journal_is_migrated_forward_keeping_its_rows(tmp_path: Path):
+    from icbot.store.schema import migrations
+
+    path = tmp_path / "icbot.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m002_trade_exit_health")  # the journal as the first release wrote it
+    db.execute(
+        "INSERT INTO trades (trade_date, mode, status, created_at, updated_at) "
+        "VALUES ('2026-11-23', 'paper', 'closed', 'x', 'x')"
+    )
+    db.close()
+    with pytest.raises(StoreError, match="older icbot schema"):
+        Store.open(path, readonly=True)
+    with Store.open(path) as store:
+        assert [r["name"] for r in store.db["_sqlite_migrations"].rows] == known_migration_names()
+        assert store.trade(date(2026, 11, 23), "paper")["status"] == "closed"  # type: ignore[index]
+        row = store.save_trade(DAY, "paper", AT, exits_ok=True, time_exit_at="2026-11-24T11:30:00-05:00")
+        assert row["exits_ok"] is True and row["time_exit_at"] == "2026-11-24T11:30:00-05:00"
