@@ -115,9 +115,9 @@ def _gateway(s: Section, mode: str) -> GatewayConfig:
     if mode == "live" and not account:
         s.required("account", "when mode is live", 'the live account id, quoted, e.g. "U1234567"')
     if mode == "live" and is_paper_account(account):
-        s.reject("account", account, "is a paper account but mode is live", "a live account id (not DU…/DF…)")
+        s.reject("account", account, "is a paper account but mode is live", "a live account id (not DU…)")
     if mode == "paper" and account and not is_paper_account(account):
-        s.reject("account", account, "is not a paper account but mode is paper", "empty or a DU…/DF… paper account")
+        s.reject("account", account, "is not a paper account but mode is paper", "empty or a DU… paper account")
     return GatewayConfig(host, port, client_id, account)
 
 

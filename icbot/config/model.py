@@ -28,8 +28,8 @@ TRIGGER_METHODS: dict[str, int] = {
     "midpoint": 8,
 }
 
-# IB paper-trading account ids start with these prefixes (DU individual, DF advisor master).
-PAPER_ACCOUNT_PREFIXES = ("DU", "DF")
+# IB paper-trading account ids start with "DU" (the same rule icbot.broker.accounts applies at connect time).
+PAPER_ACCOUNT_PREFIXES = ("DU",)
 
 MARKET_OPEN = time(9, 30)
 # Time exits must leave this many minutes before the close; on an early close the exit is clamped to
