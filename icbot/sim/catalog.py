@@ -1,0 +1,183 @@
+"""The simulator's security master: SPX and VIX indices and today's SPXW chain, as IB describes them.
+
+Resolves the contract a client sends (by conId, by localSymbol, or by symbol/secType/expiry/strike/right/
+tradingClass with blanks as wildcards, the way reqContractDetails and qualifyContracts use it) to
+`ContractInfo` records that the message builders can echo. Only today's SPXW series exist; anything else is
+IB error 200, which is what a real gateway says for an unknown or expired contract.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from icbot.sim.market import Market, OptionSpec
+from icbot.sim.messages import BAG_CON_ID, ContractInfo
+from icbot.sim.requests import ContractReq, LegReq
+
+OPTION_ORDER_TYPES = (
+    "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,DEACTDIS,DEACTEOD,GAT,GTC,GTD,GTT,"
+    "HID,IOC,LIT,LMT,MIT,MKT,NONALGO,OCA,OPENCLOSE,PAON,POSTONLY,PRICECHK,REL,SCALE,SCALERST,SIZECHK,SNAPMID,"
+    "SNAPMKT,SNAPREL,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
+)
+OPTION_EXCHANGES = ("SMART", "CBOE")
+SPX_LONG_NAME = "S&P 500 Stock Index"
+VIX_LONG_NAME = "CBOE Volatility Index"
+
+
+class Catalog:
+    """All contracts of one simulated session, indexed for lookups."""
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        d = market.session_date
+        ymd = d.strftime("%Y%m%d")
+        close = market.close_time().strftime("%H%M")
+        self.trading_hours = f"{ymd}:0930-{ymd}:{close}"
+        self.liquid_hours = f"{ymd}:0930-{ymd}:{close}"
+        self.spx = ContractInfo(
+            con_id=Market.SPX_CON_ID,
+            symbol="SPX",
+            sec_type="IND",
+            exchange="CBOE",
+            local_symbol="SPX",
+            trading_class="SPX",
+            market_name="SPX",
+            min_tick=0.01,
+            valid_exchanges="CBOE",
+            long_name=SPX_LONG_NAME,
+            trading_hours=self.trading_hours,
+            liquid_hours=self.liquid_hours,
+            market_rule_ids="239",
+        )
+        self.vix = ContractInfo(
+            con_id=Market.VIX_CON_ID,
+            symbol="VIX",
+            sec_type="IND",
+            exchange="CBOE",
+            local_symbol="VIX",
+            trading_class="VIX",
+            market_name="VIX",
+            min_tick=0.01,
+            valid_exchanges="CBOE",
+            long_name=VIX_LONG_NAME,
+            trading_hours=self.trading_hours,
+            liquid_hours=self.liquid_hours,
+            market_rule_ids="239",
+        )
+        self.options: dict[int, OptionSpec] = {o.con_id: o for o in market.options()}
+
+    @property
+    def session_date(self) -> date:
+        return self.market.session_date
+
+    def option_info(self, spec: OptionSpec, exchange: str = "SMART") -> ContractInfo:
+        return ContractInfo(
+            con_id=spec.con_id,
+            symbol=spec.symbol,
+            sec_type="OPT",
+            last_trade_date=spec.last_trade_date,
+            strike=spec.strike,
+            right=spec.right,
+            multiplier=str(spec.multiplier),
+            exchange=exchange,
+            primary_exchange="",
+            currency=spec.currency,
+            local_symbol=spec.local_symbol,
+            trading_class=spec.trading_class,
+            market_name=spec.trading_class,
+            min_tick=0.05,
+            order_types=OPTION_ORDER_TYPES,
+            valid_exchanges=",".join(OPTION_EXCHANGES),
+            under_con_id=Market.SPX_CON_ID,
+            long_name=SPX_LONG_NAME,
+            contract_month=spec.expiry.strftime("%Y%m"),
+            trading_hours=self.trading_hours,
+            liquid_hours=self.liquid_hours,
+            under_symbol="SPX",
+            under_sec_type="IND",
+            market_rule_ids="110,110",
+            real_expiration_date=spec.last_trade_date,
+        )
+
+    def by_con_id(self, con_id: int) -> ContractInfo | None:
+        if con_id == Market.SPX_CON_ID:
+            return self.spx
+        if con_id == Market.VIX_CON_ID:
+            return self.vix
+        spec = self.options.get(con_id)
+        return self.option_info(spec) if spec else None
+
+    def bag_info(self, legs: list[LegReq], symbol: str = "SPX", exchange: str = "SMART") -> ContractInfo:
+        """The BAG as IB echoes it: generic combo conId, legs, and a 'conId|signedRatio,…' description."""
+        descrip = ",".join(f"{leg.con_id}|{leg.ratio if leg.action == 'BUY' else -leg.ratio}" for leg in legs)
+        return ContractInfo(
+            con_id=BAG_CON_ID,
+            symbol=symbol or "SPX",
+            sec_type="BAG",
+            right="?",
+            exchange=exchange or "SMART",
+            currency="USD",
+            local_symbol=str(BAG_CON_ID),
+            trading_class="COMB",
+            legs_descrip=descrip,
+            legs=[(leg.con_id, leg.ratio, leg.action, leg.exchange or "SMART") for leg in legs],
+        )
+
+    def resolve(self, c: ContractReq) -> list[ContractInfo]:
+        """Every listed contract matching the request; blank fields match anything (IB semantics)."""
+        if c.con_id:
+            info = self.by_con_id(c.con_id)
+            if info is None:
+                return []
+            if c.sec_type and c.sec_type != info.sec_type:
+                return []
+            if info.sec_type == "OPT":
+                return [self._with_exchange(info, c.exchange)]
+            return [info]
+        sec_type = c.sec_type.upper()
+        symbol = c.symbol.upper()
+        if sec_type == "IND":
+            return [i for i in (self.spx, self.vix) if i.symbol == symbol]
+        if sec_type not in ("OPT", ""):
+            return []
+        if sec_type == "" and symbol in ("SPX", "VIX") and not c.last_trade_date and not c.right:
+            return [self.spx if symbol == "SPX" else self.vix]
+        return self._match_options(c)
+
+    def _with_exchange(self, info: ContractInfo, exchange: str) -> ContractInfo:
+        ex = exchange.upper() if exchange else "SMART"
+        if ex != info.exchange and ex in OPTION_EXCHANGES:
+            spec = self.options[info.con_id]
+            return self.option_info(spec, ex)
+        return info
+
+    def _match_options(self, c: ContractReq) -> list[ContractInfo]:
+        symbol = c.symbol.upper()
+        if symbol not in ("SPX", "SPXW", ""):
+            return []
+        if c.local_symbol:
+            wanted = " ".join(c.local_symbol.split())
+            specs = [o for o in self.options.values() if " ".join(o.local_symbol.split()) == wanted]
+        else:
+            specs = list(self.options.values())
+        date_text = c.last_trade_date.strip()
+        if date_text:
+            ymd = self.session_date.strftime("%Y%m%d")
+            if not (date_text == ymd or date_text == ymd[:6]):
+                return []
+        trading_class = c.trading_class.upper()
+        if trading_class and trading_class != "SPXW":
+            return []
+        right = c.norm_right
+        if right:
+            specs = [o for o in specs if o.right == right]
+        if c.strike:
+            specs = [o for o in specs if abs(o.strike - c.strike) < 1e-6]
+        if c.multiplier and c.multiplier not in ("100", "100.0"):
+            return []
+        exchange = c.exchange.upper()
+        if exchange and exchange not in OPTION_EXCHANGES:
+            return []
+        exchanges = [exchange] if exchange else list(OPTION_EXCHANGES)
+        specs.sort(key=lambda o: (o.right, o.strike))
+        return [self.option_info(o, ex) for o in specs for ex in exchanges]

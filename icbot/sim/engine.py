@@ -1,0 +1,574 @@
+"""The order engine: order lifecycle, OCA groups, fills, executions, commissions and positions.
+
+Everything happens at an explicit virtual instant; `advance(now)` replays each whole virtual second since
+the last call (so a loop that wakes every 20 real ms at speed 600 still evaluates every second, in order),
+and every request first advances to its own arrival time. The engine never touches a socket: what it wants
+to tell clients goes to `outbox` as (clientId, fields) and the server delivers it. Orders, executions and
+positions live as long as the engine, so they survive client reconnects, as they do at a real gateway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from icbot.sim import messages as msg
+from icbot.sim.account import AccountParams, Ledger, expiry_margin
+from icbot.sim.catalog import Catalog
+from icbot.sim.fills import (
+    FillParams,
+    draw,
+    is_marketable,
+    limit_fill_probability,
+    mix,
+    natural,
+    natural_size,
+    split_leg_prices,
+    stop_triggered,
+)
+from icbot.sim.ibtime import format_ib_time, parse_ib_time
+from icbot.sim.market import Market, Quote
+from icbot.sim.orders import DONE, Rejection, SimOrder, validate_order
+from icbot.sim.requests import OrderReq
+
+
+@dataclass(frozen=True, slots=True)
+class EngineParams:
+    seed: int = 7
+    fill: FillParams = field(default_factory=FillParams)
+    account: AccountParams = field(default_factory=AccountParams)
+    combo_tick: float = 0.05  # Cboe complex-order net price increment; 0.01 relaxes it
+    first_order_id: int = 1
+
+
+@dataclass(slots=True)
+class Out:
+    """Something for the server to deliver: fields for a client, or a position/account change notice."""
+
+    client_id: int | None
+    fields: list[object]
+    kind: str = "client"  # client | positions | account
+
+
+@dataclass(slots=True)
+class ExecRecord:
+    exec_id: str
+    order: SimOrder
+    contract: msg.ContractInfo
+    time: datetime
+    side: str
+    shares: float
+    price: float
+    cum_qty: float
+    avg_price: float
+    commission: float | None  # None for the BAG-level execution (IB reports commission per leg)
+    realized: float | None
+    account: str
+
+    def fields(self, req_id: int, server_version: int) -> list[object]:
+        o = self.order
+        return msg.exec_details(
+            req_id,
+            o.order_id,
+            self.contract,
+            self.exec_id,
+            format_ib_time(self.time),
+            self.account,
+            "CBOE" if self.contract.sec_type == "OPT" else self.contract.exchange,
+            self.side,
+            self.shares,
+            self.price,
+            o.perm_id,
+            o.client_id,
+            self.cum_qty,
+            self.avg_price,
+            o.req.order_ref,
+            2,  # lastLiquidity: removed
+            server_version,
+        )
+
+    def commission_fields(self, currency: str) -> list[object] | None:
+        if self.commission is None:
+            return None
+        return msg.commission_report(self.exec_id, self.commission, currency, self.realized)
+
+
+class Engine:
+    def __init__(self, market: Market, params: EngineParams | None = None) -> None:
+        self.market = market
+        self.params = p = params or EngineParams()
+        self.catalog = Catalog(market)
+        self.ledger = Ledger(p.account)
+        self.orders: dict[tuple[int, int], SimOrder] = {}
+        self.executions: list[ExecRecord] = []
+        self.outbox: list[Out] = []
+        self.next_ids: dict[int, int] = {}
+        self.server_version = 178
+        self._perm = 1_000_000_000 + mix(p.seed, 1) % 900_000_000
+        self._exec_prefix = mix(p.seed, 2) & 0xFFFF
+        self._exec_seq = mix(p.seed, 3) & 0x0FFFFFFF
+        self._sec: int | None = None
+        self._closed = False
+
+    @property
+    def account(self) -> str:
+        return self.params.account.account
+
+    # -- ids ------------------------------------------------------------------------------------------
+    def next_valid_id(self, client_id: int) -> int:
+        """Per clientId and persistent for the engine's lifetime, like IB's."""
+        return self.next_ids.setdefault(client_id, self.params.first_order_id)
+
+    def _use_id(self, client_id: int, order_id: int) -> None:
+        if order_id >= self.next_valid_id(client_id):
+            self.next_ids[client_id] = order_id + 1
+
+    # -- outbox helpers -------------------------------------------------------------------------------
+    def _send(self, client_id: int, fields: list[object]) -> None:
+        self.outbox.append(Out(client_id, fields))
+
+    def _error(self, client_id: int, req_id: int, code: int, text: str) -> None:
+        self._send(client_id, msg.error(req_id, code, text, self.server_version))
+
+    def _emit_state(self, o: SimOrder, *, open_order: bool = True) -> None:
+        if open_order:
+            self._send(o.client_id, msg.open_order(o.view(self.account), self.server_version))
+        self._send(
+            o.client_id,
+            msg.order_status(
+                o.order_id,
+                o.status,
+                o.filled,
+                o.remaining,
+                o.avg_price,
+                o.perm_id,
+                o.req.parent_id,
+                o.last_price,
+                o.client_id,
+                o.why_held,
+            ),
+        )
+
+    def _set_done(self, o: SimOrder, status: str, now: datetime, completed_status: str) -> None:
+        o.status = status
+        o.done_at = now
+        o.completed_status = completed_status
+
+    # -- requests -------------------------------------------------------------------------------------
+    def place(self, client_id: int, req: OrderReq, now: datetime, *, reject: str | None = None) -> None:
+        """placeOrder: a new order, a modification (same clientId and orderId), or a what-if."""
+        self.advance(now)
+        self._use_id(client_id, req.order_id)
+        existing = self.orders.get((client_id, req.order_id))
+        if existing is not None and existing.transmitted and not req.what_if:
+            self._modify(existing, req, now)
+            return
+        checked = validate_order(req, self.catalog, self.params.combo_tick, now, self.market, self.account)
+        if isinstance(checked, Rejection):
+            self._error(client_id, req.order_id, checked.code, checked.text)
+            return
+        info, legs = checked
+        if req.what_if:
+            self._what_if(client_id, req, info, legs, now)
+            return
+        o = SimOrder(req.order_id, client_id, 0, req, info, legs, placed_at=now)
+        o.apply_times(now)
+        if reject is not None:
+            o.perm_id = self._new_perm()
+            self.orders[(client_id, req.order_id)] = o
+            self._set_done(o, "Inactive", now, f"Rejected: {reject}")
+            o.transmitted = True
+            self._error(client_id, req.order_id, 201, f"Order rejected - reason:{reject}")
+            return
+        self.orders[(client_id, req.order_id)] = o
+        if not req.transmit:
+            return  # held at the gateway without any message until re-placed with transmit=True
+        o.transmitted = True
+        o.perm_id = self._new_perm()
+        o.last_sec = math.floor(now.timestamp())
+        if o.good_after is not None and o.good_after > now:
+            self._error(client_id, o.order_id, 399, o.hold_warning())
+        o.status = "PreSubmitted"
+        self._emit_state(o)
+        if o.is_active(now, self.market.open_time()) and not o.is_stop:
+            o.status = "Submitted"
+            self._emit_state(o)
+        self._try_fill_now(o, now)
+        if req.tif == "IOC" and o.status not in DONE:
+            self._cancel(o, now, "Cancelled: IOC", pending=False)
+
+    def _new_perm(self) -> int:
+        self._perm += 1
+        return self._perm
+
+    def _modify(self, o: SimOrder, req: OrderReq, now: datetime) -> None:
+        if o.status in DONE:
+            if o.status == "Filled":
+                self._error(o.client_id, o.order_id, 104, "Can't modify a filled order")
+            else:
+                self._error(
+                    o.client_id, o.order_id, 10147, f"OrderId {o.order_id} that needs to be modified is not found."
+                )
+            return
+        checked = validate_order(req, self.catalog, self.params.combo_tick, now, self.market, self.account)
+        if isinstance(checked, Rejection):
+            self._error(o.client_id, o.order_id, checked.code, checked.text)
+            return
+        info, legs = checked
+        if legs != o.legs or req.action != o.req.action:
+            self._error(o.client_id, o.order_id, 105, "Order being modified does not match original order")
+            return
+        if req.total_qty < o.filled:
+            self._error(o.client_id, o.order_id, 201, "Order rejected - reason:quantity below the filled quantity")
+            return
+        o.req = req
+        o.info = info
+        o.apply_times(now)
+        if o.good_after is not None and o.good_after > now and o.status == "Submitted":
+            o.status = "PreSubmitted"
+        self._emit_state(o)
+        self._try_fill_now(o, now)
+
+    def cancel(self, client_id: int, order_id: int, now: datetime) -> None:
+        self.advance(now)
+        o = self.orders.get((client_id, order_id))
+        if o is None or not o.transmitted:
+            self._error(client_id, order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found.")
+            return
+        if o.status in DONE:
+            state = o.status
+            self._error(
+                client_id,
+                order_id,
+                10148,
+                f"OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {state}.",
+            )
+            return
+        self._cancel(o, now, "Cancelled by Trader", pending=True)
+
+    def global_cancel(self, now: datetime) -> None:
+        self.advance(now)
+        for o in self.working_orders():
+            self._cancel(o, now, "Cancelled by Trader", pending=True)
+
+    def _cancel(self, o: SimOrder, now: datetime, why: str, *, pending: bool, error_202: bool = True) -> None:
+        if pending:
+            o.status = "PendingCancel"
+            self._emit_state(o, open_order=False)
+        self._set_done(o, "Cancelled", now, why)
+        self._emit_state(o, open_order=False)
+        if error_202:
+            self._error(o.client_id, o.order_id, 202, "Order Canceled - reason:")
+
+    # -- time -----------------------------------------------------------------------------------------
+    def advance(self, now: datetime) -> None:
+        """Evaluate every whole virtual second from the last call up to `now`."""
+        target = math.floor(now.timestamp())
+        if self._sec is None:
+            self._sec = target
+            return
+        if target <= self._sec:
+            return
+        start = self._sec + 1
+        self._sec = target
+        close_sec = math.floor(self.market.close_time().timestamp())
+        if not self.working_orders():
+            if not self._closed and target >= close_sec:
+                self._close_session(datetime.fromtimestamp(close_sec, UTC))
+            return
+        for sec in range(start, target + 1):
+            t = datetime.fromtimestamp(sec, UTC)
+            if sec >= close_sec and not self._closed:
+                self._close_session(t)
+            if self._closed:
+                return
+            for o in self.working_orders():
+                self._step(o, sec, t)
+
+    def _close_session(self, t: datetime) -> None:
+        """At the close the 0DTE series stop trading: working orders on them expire (IB: Cancelled)."""
+        self._closed = True
+        for o in self.working_orders():
+            self._cancel(o, t, "Expired at the close", pending=False, error_202=False)
+
+    def working_orders(self) -> list[SimOrder]:
+        return sorted(
+            (o for o in self.orders.values() if o.transmitted and o.status not in DONE), key=lambda o: o.perm_id
+        )
+
+    def _step(self, o: SimOrder, sec: int, t: datetime) -> None:
+        if sec <= o.last_sec or o.status in DONE:
+            return
+        o.last_sec = sec
+        if o.cancel_at is not None and t >= o.cancel_at:
+            self._cancel(o, t, "Cancelled by condition", pending=False)
+            return
+        if not o.is_active(t, self.market.open_time()):
+            return
+        if o.status == "PreSubmitted" and not o.is_stop:
+            o.status = "Submitted"
+            self._emit_state(o)
+        q = self.quote(o, t)
+        if o.is_stop and not o.triggered:
+            fired, met = stop_triggered(
+                o.req.action, o.req.aux_price or 0.0, o.req.trigger_method, q, o.is_combo, o.stop_prev
+            )
+            o.stop_prev = met
+            if not fired:
+                return
+            o.triggered = True
+            o.status = "Submitted"
+            self._emit_state(o)
+        self._fill_step(o, q, sec, t)
+
+    # -- fills ----------------------------------------------------------------------------------------
+    def quote(self, o: SimOrder, t: datetime) -> Quote:
+        if o.is_combo:
+            return self.market.combo_quote(o.legs, t)
+        return self.market.quote(o.legs[0][0], t)
+
+    def _try_fill_now(self, o: SimOrder, now: datetime) -> None:
+        """Marketable orders trade on arrival; resting limits wait for the per-second draws."""
+        if o.status in DONE or not o.is_active(now, self.market.open_time()) or self._closed:
+            return
+        if now >= self.market.close_time():
+            return
+        q = self.quote(o, now)
+        if o.is_stop and not o.triggered:
+            fired, _ = stop_triggered(o.req.action, o.req.aux_price or 0.0, o.req.trigger_method, q, o.is_combo, False)
+            if not fired:
+                return
+            o.triggered = True
+            o.status = "Submitted"
+            self._emit_state(o)
+        if o.effective_type == "MKT" or is_marketable(o.req.action, o.req.lmt_price or 0.0, q):
+            qty = min(o.remaining, natural_size(o.req.action, q))
+            self._fill(o, qty, natural(o.req.action, q), now, q)
+
+    def _fill_step(self, o: SimOrder, q: Quote, sec: int, t: datetime) -> None:
+        action = o.req.action
+        if o.effective_type == "MKT":
+            self._fill(o, min(o.remaining, natural_size(action, q)), natural(action, q), t, q)
+            return
+        limit = o.req.lmt_price or 0.0
+        if is_marketable(action, limit, q):
+            self._fill(o, min(o.remaining, natural_size(action, q)), natural(action, q), t, q)
+            return
+        p = limit_fill_probability(action, limit, q, self.params.fill)
+        if p <= 0.0 or draw(self.params.seed, o.perm_id, sec, 1) >= p:
+            return
+        qty = o.remaining
+        if qty > 1:
+            qty = 1 + math.floor(draw(self.params.seed, o.perm_id, sec, 2) * qty)
+        self._fill(o, min(qty, o.remaining), limit, t, q)
+
+    def _fill(self, o: SimOrder, qty: float, price: float, t: datetime, q: Quote) -> None:
+        if qty <= 0:
+            return
+        price = round(price, 2)
+        self._exec_seq += 1
+        prior_value = o.avg_price * o.filled
+        o.filled += qty
+        o.avg_price = (prior_value + price * qty) / o.filled
+        o.last_price = price
+        records: list[ExecRecord] = []
+        side_sign = 1 if o.req.action == "BUY" else -1
+        account = o.req.account or self.account
+        n = 1
+        if o.is_combo:
+            records.append(
+                ExecRecord(
+                    self._exec_id(n),
+                    o,
+                    o.info,
+                    t,
+                    "BOT" if side_sign > 0 else "SLD",
+                    qty,
+                    price,
+                    o.filled,
+                    o.avg_price,
+                    None,
+                    None,
+                    account,
+                )
+            )
+            leg_quotes = [self.market.quote(con_id, t) for con_id, _ in o.legs]
+            leg_prices = split_leg_prices([r for _, r in o.legs], leg_quotes, o.req.action, price)
+        else:
+            leg_prices = [price]
+        for (con_id, ratio), leg_price in zip(o.legs, leg_prices, strict=True):
+            n += 1
+            signed = ratio * side_sign * qty
+            commission, realized = self.ledger.apply_fill(con_id, signed, leg_price)
+            leg_cum = o.leg_fills.get(con_id, (0.0, 0.0))
+            cum = leg_cum[0] + abs(signed)
+            avg = (leg_cum[1] * leg_cum[0] + leg_price * abs(signed)) / cum
+            o.leg_fills[con_id] = (cum, avg)
+            info = self.catalog.by_con_id(con_id)
+            assert info is not None
+            records.append(
+                ExecRecord(
+                    self._exec_id(n),
+                    o,
+                    info,
+                    t,
+                    "BOT" if signed > 0 else "SLD",
+                    abs(signed),
+                    leg_price,
+                    cum,
+                    avg,
+                    commission,
+                    realized,
+                    account,
+                )
+            )
+        self.executions += records
+        for rec in records:
+            self._send(o.client_id, rec.fields(-1, self.server_version))
+        if o.remaining <= 1e-9:
+            self._set_done(o, "Filled", t, "Filled")
+        else:
+            o.status = "Submitted"
+        self._emit_state(o)
+        for rec in records:
+            report = rec.commission_fields(self.params.account.currency)
+            if report is not None:
+                self._send(o.client_id, report)
+        self.outbox.append(Out(None, [con_id for con_id, _ in o.legs], "positions"))
+        self.outbox.append(Out(None, [], "account"))
+        self._oca_after_fill(o, qty, t)
+
+    def _exec_id(self, n: int) -> str:
+        return f"0000{self._exec_prefix:04x}.{self._exec_seq:08x}.{n:02d}.01"
+
+    def _oca_after_fill(self, filled: SimOrder, qty: float, t: datetime) -> None:
+        group = filled.req.oca_group
+        if not group:
+            return
+        for o in self.working_orders():
+            if o is filled or o.req.oca_group != group:
+                continue
+            kind = filled.req.oca_type or 1
+            if kind == 1:
+                self._cancel(o, t, "Cancelled by OCA", pending=False, error_202=True)
+            else:  # 2/3: reduce the siblings by what filled
+                new_qty = o.req.total_qty - qty
+                if new_qty <= o.filled + 1e-9:
+                    self._cancel(o, t, "Cancelled by OCA", pending=False, error_202=True)
+                else:
+                    o.req.total_qty = new_qty
+                    self._emit_state(o)
+
+    # -- what-if and account ------------------------------------------------------------------------
+    def _what_if(
+        self, client_id: int, req: OrderReq, info: msg.ContractInfo, legs: list[tuple[int, int]], now: datetime
+    ) -> None:
+        sign = 1 if req.action == "BUY" else -1
+        before = self._holdings()
+        after = dict(before)
+        for con_id, ratio in legs:
+            after[con_id] = after.get(con_id, 0.0) + ratio * sign * req.total_qty
+        m_before = self._margin(before)
+        m_after = self._margin(after)
+        values = self.account_values(now)
+        elv = values["EquityWithLoanValue"]
+        contracts = sum(abs(r) for _, r in legs) * req.total_qty
+        commission = self.ledger.commission(contracts)
+        state = msg.WhatIfState(
+            m_before,
+            m_before,
+            elv,
+            m_after - m_before,
+            m_after - m_before,
+            -commission,
+            m_after,
+            m_after,
+            elv - commission,
+            commission,
+            msg.U,
+            msg.U,
+            self.params.account.currency,
+            "",
+        )
+        temp = SimOrder(req.order_id, client_id, 0, req, info, legs, placed_at=now)
+        temp.status = "PreSubmitted"
+        self._send(client_id, msg.open_order(temp.view(self.account), self.server_version, what_if=state))
+
+    def _holdings(self) -> dict[int, float]:
+        return {c: p.qty for c, p in self.ledger.positions.items() if p.qty}
+
+    def _margin(self, holdings: dict[int, float]) -> float:
+        specs = [(self.catalog.options[c], q) for c, q in holdings.items() if c in self.catalog.options]
+        return expiry_margin(specs)
+
+    def mark(self, con_id: int, now: datetime) -> float:
+        if now >= self.market.close_time() and con_id in self.catalog.options:
+            return self.market.settlement(con_id)
+        return self.market.quote(con_id, now).mid
+
+    def account_values(self, now: datetime) -> dict[str, float]:
+        led = self.ledger
+        mv = led.market_value(lambda c: self.mark(c, now))
+        gross = sum(abs(p.qty * self.mark(c, now) * 100) for c, p in led.positions.items() if p.qty)
+        net = led.cash + mv
+        margin = self._margin(self._holdings())
+        available = net - margin
+        return {
+            "NetLiquidation": net,
+            "TotalCashValue": led.cash,
+            "SettledCash": led.cash,
+            "AccruedCash": 0.0,
+            "BuyingPower": max(0.0, available) * 4.0,
+            "EquityWithLoanValue": net,
+            "PreviousDayEquityWithLoanValue": self.params.account.cash,
+            "GrossPositionValue": gross,
+            "OptionMarketValue": mv,
+            "RegTEquity": net,
+            "RegTMargin": margin,
+            "SMA": max(0.0, available),
+            "InitMarginReq": margin,
+            "MaintMarginReq": margin,
+            "AvailableFunds": available,
+            "ExcessLiquidity": available,
+            "Cushion": available / net if net else 0.0,
+            "FullInitMarginReq": margin,
+            "FullMaintMarginReq": margin,
+            "FullAvailableFunds": available,
+            "FullExcessLiquidity": available,
+            "LookAheadInitMarginReq": margin,
+            "LookAheadMaintMarginReq": margin,
+            "LookAheadAvailableFunds": available,
+            "LookAheadExcessLiquidity": available,
+            "LookAheadNextChange": 0.0,
+            "HighestSeverity": 0.0,
+            "DayTradesRemaining": -1.0,
+            "Leverage": gross / net if net else 0.0,
+            "UnrealizedPnL": led.unrealized(lambda c: self.mark(c, now)),
+            "RealizedPnL": led.realized(),
+            "CashBalance": led.cash,
+        }
+
+    # -- queries ----------------------------------------------------------------------------------------
+    def open_orders(self, client_id: int | None = None) -> list[SimOrder]:
+        return [o for o in self.working_orders() if client_id is None or o.client_id == client_id]
+
+    def completed_orders(self) -> list[SimOrder]:
+        done = [o for o in self.orders.values() if o.transmitted and o.status in DONE]
+        return sorted(done, key=lambda o: (o.done_at or o.placed_at, o.perm_id))
+
+    def order_by_ref(self, order_ref: str) -> list[SimOrder]:
+        return [o for o in self.orders.values() if o.req.order_ref == order_ref]
+
+    def view(self, o: SimOrder) -> msg.OrderView:
+        v = o.view(self.account)
+        if o.done_at is not None:
+            v.completed_time = format_ib_time(o.done_at)
+        return v
+
+
+def parse_exec_filter_time(text: str) -> datetime | None:
+    try:
+        return parse_ib_time(text)
+    except ValueError:
+        return None
