@@ -1,0 +1,144 @@
+"""`icbot sim`: run the bundled simulated IB Gateway until Ctrl-C / SIGTERM.
+
+The first line printed is the ``ICBOT_CLOCK=…`` assignment every other icbot process must share to agree
+on the simulated time; the second says where it listens. Both are flushed at once, so a script can start
+the simulator in the background and read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import date, datetime, time, timedelta
+
+import typer
+
+from icbot.clock import ENV_VAR, NEW_YORK, Clock
+from icbot.errors import UsageError
+
+FAULT_OPTION = typer.Option(
+    None,
+    "--fault",
+    help="Inject a fault, repeatable: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
+    "no-greeks=S, no-market-data, competing-session, pacing[=N], restart-at=T; add @HH:MM:SS to schedule.",
+)
+
+
+def _next_session_start(now_ny: datetime) -> tuple[datetime, time | None]:
+    """09:31 of the first XNYS session whose 09:31 is still ahead, and its close if it is an early one."""
+    from icbot.core.schedule import shared_calendar
+
+    cal = shared_calendar()
+    day = now_ny.date()
+    for _ in range(30):
+        key = day.isoformat()
+        if cal.is_session(key):
+            start = datetime.combine(day, time(9, 31), NEW_YORK)
+            if start > now_ny:
+                return start, _early_close(day)
+        day += timedelta(days=1)
+    raise UsageError("no XNYS session in the next 30 days; pass --start")
+
+
+def _early_close(day: date) -> time | None:
+    """The session's close if it is earlier than 16:00 (day after Thanksgiving, Christmas Eve, ...)."""
+    from icbot.core.schedule import shared_calendar
+
+    cal = shared_calendar()
+    key = day.isoformat()
+    try:
+        if not cal.is_session(key):
+            return None
+        close = cal.session_close(key).to_pydatetime().astimezone(NEW_YORK).time()
+    except Exception:  # outside the bundled calendar's range: assume a regular day
+        return None
+    return close if close < time(16, 0) else None
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--start {text!r} is not an ISO date-time like 2026-11-24T09:31:00") from None
+    return start if start.tzinfo else start.replace(tzinfo=NEW_YORK)
+
+
+def sim(
+    port: int = typer.Option(4002, "--port", "-p", help="TCP port on --host (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Listen address (loopback by default)."),
+    seed: int = typer.Option(7, "--seed", help="Market and fill seed: same seed, same prices and fills."),
+    start: str | None = typer.Option(
+        None, "--start", help="Virtual start, New York time unless an offset is given (default: next session 09:31)."
+    ),
+    speed: float = typer.Option(1.0, "--speed", help="Virtual seconds per real second."),
+    fault: list[str] | None = FAULT_OPTION,
+    latency_ms: float = typer.Option(0.0, "--latency-ms", help="Simulated network round trip, virtual ms."),
+    account: str = typer.Option("DU1234567", "--account", help="Paper account id the gateway reports."),
+    cash: float = typer.Option(100_000.0, "--cash", help="Starting cash of the paper account."),
+) -> None:
+    """Run the simulated IB Gateway (TWS protocol, server version 178) on a virtual clock."""
+    from icbot.sim.faults import FaultSpecError, parse_fault
+    from icbot.sim.market import MarketParams
+    from icbot.sim.server import SimConfig
+
+    if speed < 0:
+        raise UsageError("--speed must be >= 0")
+    if start is not None:
+        clock = Clock.virtual(_parse_start(start), speed)
+    else:
+        env_clock = Clock.from_env()
+        if not env_clock.is_real:
+            clock = env_clock  # join a clock another process already set up
+        else:
+            begin, _ = _next_session_start(env_clock.now_ny())
+            clock = Clock.virtual(begin, speed)
+    session_date = clock.now_ny().date()
+    close = _early_close(session_date)
+    try:
+        faults = [parse_fault(f, session_date) for f in fault or []]
+    except FaultSpecError as exc:
+        raise UsageError(f"--fault: {exc}") from None
+    market = MarketParams(seed=seed, close_time=close) if close else MarketParams(seed=seed)
+    config = SimConfig(
+        host=host,
+        port=port,
+        seed=seed,
+        account=account,
+        cash=cash,
+        latency_ms=latency_ms,
+        market=market,
+        faults=list(faults),
+    )
+    asyncio.run(_serve(clock, config))
+
+
+async def _serve(clock: Clock, config: object) -> None:
+    from icbot.sim.server import SimConfig, SimServer
+
+    assert isinstance(config, SimConfig)
+    server = SimServer(clock, config)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+    typer.echo(f"{ENV_VAR}={clock.spec()}")
+    typer.echo(
+        f"icbot sim listening on {config.host}:{server.port} (server version 178, account {config.account}, "
+        f"seed {config.seed}, session {server.session_date}, virtual now {clock.now_ny():%Y-%m-%d %H:%M:%S %Z}, "
+        f"speed {clock.speed:g})"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        typer.echo("icbot sim stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sim")(sim)
