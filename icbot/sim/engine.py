@@ -191,6 +191,9 @@ class Engine:
             self._error(client_id, o.order_id, 399, o.hold_warning())
         o.status = "PreSubmitted"
         self._emit_state(o)
+        if self._oca_spent(o):
+            self._cancel(o, now, "Cancelled by OCA", pending=False)
+            return
         if o.is_active(now, self.market.open_time()) and not o.is_stop:
             o.status = "Submitted"
             self._emit_state(o)
@@ -441,6 +444,16 @@ class Engine:
 
     def _exec_id(self, n: int) -> str:
         return f"0000{self._exec_prefix:04x}.{self._exec_seq:08x}.{n:02d}.01"
+
+    def _oca_spent(self, o: SimOrder) -> bool:
+        """An OCA group whose member already traded cancels late joiners (IB: group names are single-use)."""
+        group = o.req.oca_group
+        if not group:
+            return False
+        return any(
+            other is not o and other.req.oca_group == group and other.filled > 0 and other.client_id == o.client_id
+            for other in self.orders.values()
+        )
 
     def _oca_after_fill(self, filled: SimOrder, qty: float, t: datetime) -> None:
         group = filled.req.oca_group

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from icbot.clock import ENV_VAR, Clock, ny_datetime
+from icbot.clock import ENV_VAR, NEW_YORK, Clock, ny_datetime
 from icbot.sim.engine import ExecRecord
 from icbot.sim.faults import Fault
 from icbot.sim.orders import SimOrder
@@ -167,3 +167,20 @@ class SimGateway:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def start_sim(
+    start: str = f"{DEFAULT_START}T09:31:00",
+    speed: float = 60.0,
+    faults: list[str | Fault] | tuple[str | Fault, ...] = (),
+    **config: Any,
+) -> SimGateway:
+    """Start a simulator on an ephemeral loopback port; `start` is New York time unless it has an offset.
+
+    Extra keyword arguments are SimConfig fields (seed, account, cash, latency_ms, fill, market, ...).
+    """
+    begin = datetime.fromisoformat(start)
+    if begin.tzinfo is None:
+        begin = begin.replace(tzinfo=NEW_YORK)
+    cfg = SimConfig(faults=list(faults), **config)
+    return SimGateway(Clock.virtual(begin, speed), cfg).start()
