@@ -155,7 +155,7 @@ def test_oca_exits_one_fill_cancels_the_siblings(sim_gateway):
     async def go() -> None:
         ib = await connect(sim_gateway.host, sim_gateway.port)
         bag, _ = await condor(ib, *IC)
-        bid, ask = await combo_quote(ib, bag)
+        _bid, ask = await combo_quote(ib, bag)
         entry = ib.placeOrder(bag, LimitOrder("BUY", 1, ask))
         assert await wait_until(lambda: entry.orderStatus.status == "Filled")
         credit = -entry.orderStatus.avgFillPrice
@@ -285,7 +285,7 @@ def test_orders_fills_and_positions_survive_a_reconnect(sim_gateway):
     async def go() -> None:
         ib = await connect(sim_gateway.host, sim_gateway.port, client_id=31)
         bag, _ = await condor(ib, *IC)
-        bid, ask = await combo_quote(ib, bag)
+        _bid, ask = await combo_quote(ib, bag)
         entry = ib.placeOrder(bag, LimitOrder("BUY", 1, ask, orderRef="entry"))
         assert await wait_until(lambda: entry.orderStatus.status == "Filled")
         rest = ib.placeOrder(bag, LimitOrder("SELL", 1, -0.5, orderRef="tp"))
