@@ -128,7 +128,7 @@ def split_leg_prices(
     cents: list[int] = []
     for ratio, q in zip(signed_ratios, quotes, strict=True):
         buying_leg = ratio * sign > 0
-        cents.append(round((q.ask if buying_leg else q.bid) * 100))
+        cents.append(max(1, round((q.ask if buying_leg else q.bid) * 100)))  # no leg trades at zero
     target = round(combo_price * 100)
     current = sum(r * c for r, c in zip(signed_ratios, cents, strict=True))
     diff = target - current  # cents the signed sum must move
