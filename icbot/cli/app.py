@@ -53,7 +53,9 @@ def main() -> None:
     """Console-script entry point with SPEC §3 exit codes."""
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click *returns* the code of a `typer.Exit(code)` instead of exiting with it.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except IcbotError as exc:
         err_console.print(f"icbot: {exc}", markup=False)
         sys.exit(exc.exit_code)
