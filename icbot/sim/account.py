@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from icbot.sim.market import OptionSpec
+from icbot.sim.conventions import OptionSpec
 
 MULTIPLIER = 100
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from icbot.sim.market import Market, OptionSpec
+from icbot.sim.conventions import OptionSpec
+from icbot.sim.market import Market
 from icbot.sim.messages import BAG_CON_ID, ContractInfo
 from icbot.sim.requests import ContractReq, LegReq
 

@@ -263,7 +263,7 @@ def req_auto_open_orders(server: SimServer, conn: Connection, fields: list[str],
 def req_completed_orders(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
     engine = server.engine
     for o in engine.completed_orders():
-        conn.send(msg.completed_order(engine.view(o)))
+        conn.send(msg.completed_order(engine.view(o), conn.version))
     conn.send(msg.completed_orders_end())
 
 

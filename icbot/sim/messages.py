@@ -509,7 +509,7 @@ def order_status(
     ]
 
 
-def completed_order(o: OrderView) -> Fields:
+def completed_order(o: OrderView, server_version: int = 178) -> Fields:
     """completedOrder (101) at sv 170–178: like openOrder but without orderId/clientId, with completion info."""
     out: Fields = [101, *_contract11(o.contract)]
     out += [
@@ -532,6 +532,10 @@ def completed_order(o: OrderView) -> Fields:
         "",  # faGroup
         "",  # faMethod
         "",  # faPercentage
+    ]
+    if server_version < 177:
+        out.append("")  # faProfile
+    out += [
         "",  # modelCode
         o.good_till_date,
         "",  # rule80A

@@ -14,8 +14,9 @@ from typing import NamedTuple
 from icbot.clock import NEW_YORK
 from icbot.sim import messages as msg
 from icbot.sim.catalog import Catalog
+from icbot.sim.conventions import option_tick
 from icbot.sim.ibtime import ZONE_NAME, parse_ib_time
-from icbot.sim.market import Market, option_tick
+from icbot.sim.market import Market
 from icbot.sim.requests import OrderReq
 
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})

@@ -7,6 +7,7 @@ handlers check the field count themselves. A layout drift in either client fails
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -227,6 +228,9 @@ def test_open_order_for_a_single_option_at_177_and_176(catalog):
         a = AsyncRecorder()
         AsyncDecoder(a, version).interpret(wire_fields(msg.open_order(order, version)))
         assert a.calls[0][1][2].lmtPrice == 4.7
+        done = replace(order, status="Filled", filled=2.0, completed_status="Filled")
+        AsyncDecoder(a, version).interpret(wire_fields(msg.completed_order(done, version)))
+        assert a.calls[-1][0] == "completedOrder" and a.calls[-1][1][2].status == "Filled"
 
 
 def test_completed_order_and_order_status(catalog):
