@@ -17,6 +17,7 @@ import asyncio
 import os
 import re
 import time as _time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -90,7 +91,7 @@ class Clock:
         return cls(start, float(m["epoch"]), speed)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | os._Environ[str] | None = None) -> Clock:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Clock:
         """The clock every icbot process uses: ICBOT_CLOCK if set, else the real clock."""
         env = os.environ if environ is None else environ
         spec = env.get(ENV_VAR, "").strip()

@@ -1,0 +1,78 @@
+"""`icbot run-today` and `icbot check`: the scheduled trading commands."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from icbot.errors import EXIT_OK
+from icbot.runner import check as check_mod
+from icbot.runner import run_today as run_mod
+from icbot.runner.setup import load, open_context, today_session
+from icbot.store.lock import AlreadyRunning, day_lock
+
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="config.yaml to use (else $ICBOT_CONFIG, ./config.yaml).")
+
+
+def run_today(
+    config_path: Path | None = CONFIG_OPTION,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Say why when there is nothing to do."),
+) -> None:
+    """Trade today's iron condor (fired by launchd at 09:31 ET); safe to run again the same day."""
+    config, clock = load(config_path)
+    session, today = today_session(config, clock)
+    if session is None:
+        if verbose:
+            typer.echo(f"{today} is not a trading session: nothing to do")
+        raise typer.Exit(EXIT_OK)
+    with open_context("run-today", config, clock, echo=typer.echo) as ctx:
+        go, why = run_mod.should_run(ctx, session)
+        if not go:
+            ctx.store.finish_run(ctx.run_id or 0, exit_code=EXIT_OK, at=clock.now(), summary=why)
+            if verbose:
+                typer.echo(why)
+            raise typer.Exit(EXIT_OK)
+        try:
+            with day_lock(config.db_path.parent, ctx.trade_date, ctx.mode):
+                code = asyncio.run(run_mod.run_day(ctx, session))
+        except AlreadyRunning as exc:
+            ctx.store.finish_run(ctx.run_id or 0, exit_code=EXIT_OK, at=clock.now(), summary=str(exc))
+            typer.echo(f"icbot: {exc}", err=True)
+            raise typer.Exit(EXIT_OK) from exc
+        except BaseException as exc:
+            ctx.store.finish_run(
+                ctx.run_id or 0,
+                exit_code=getattr(exc, "exit_code", 1),
+                at=clock.now(),
+                summary=f"{type(exc).__name__}: {exc}",
+            )
+            ctx.notifier.failure(f"icbot {ctx.trade_date}: run-today crashed", f"{type(exc).__name__}: {exc}")
+            raise
+        trade = ctx.trade() or {}
+        ctx.store.finish_run(ctx.run_id or 0, exit_code=code, at=clock.now(), summary=str(trade.get("status", "")))
+    raise typer.Exit(code)
+
+
+def check(config_path: Path | None = CONFIG_OPTION) -> None:
+    """Reconcile the open trade with the broker, account for exits, repair missing exits, alert."""
+    config, clock = load(config_path)
+    with open_context("check", config, clock, echo=typer.echo) as ctx:
+        try:
+            code = asyncio.run(check_mod.run_check(ctx))
+        except BaseException as exc:
+            ctx.store.finish_run(
+                ctx.run_id or 0,
+                exit_code=getattr(exc, "exit_code", 1),
+                at=clock.now(),
+                summary=f"{type(exc).__name__}: {exc}",
+            )
+            raise
+        ctx.store.finish_run(ctx.run_id or 0, exit_code=code, at=clock.now())
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run-today")(run_today)
+    app.command("check")(check)

@@ -1,0 +1,303 @@
+"""`icbot check`: reconcile today's trade with the broker, account for exits, repair, alert.
+
+Fired every few minutes while a trade is open. It never opens a position. It copies the broker's truth (order
+statuses, leg executions with commissions, positions) into the journal, closes the trade when an exit filled
+(P/L from leg fills and all commissions, never the BAG average), re-places missing exits while the position is
+open, alerts once on a short strike touched and on positions icbot cannot account for, and resolves
+experiment trades from historical bars with the same exit rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from icbot.broker.gateway import Gateway
+from icbot.broker.types import ComboLeg, Execution, OrderState, Position
+from icbot.clock import NEW_YORK
+from icbot.core.accounting import LegFill, net_flow, trade_pnl
+from icbot.core.exits import exit_prices
+from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError
+from icbot.runner import refs
+from icbot.runner.context import RunContext
+from icbot.runner.exits import WORKING, ensure_exits, record_status
+
+REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_EXIT: "time_exit", refs.CLOSE: "manual"}
+MULTIPLIER = 100
+
+
+def trades_to_check(ctx: RunContext) -> list[dict[str, Any]]:
+    """Open trades of this mode (any date: a crash may have left yesterday's unaccounted)."""
+    return [t for t in ctx.store.open_trades(ctx.mode) if t.get("status") == "open"]
+
+
+async def run_check(ctx: RunContext) -> int:
+    trades = trades_to_check(ctx)
+    if not trades:
+        ctx.echo("no open trade: nothing to check")
+        return EXIT_OK
+    live = [t for t in trades if not t.get("experiment")]
+    experiments = [t for t in trades if t.get("experiment")]
+    ctx.journal("reconcile", "start", f"{len(trades)} open trade(s)")
+    deadline = ctx.now() + timedelta(minutes=2)
+    try:
+        gw = await Gateway.connect(ctx.config.gateway, clock=ctx.clock, deadline=deadline, mode=ctx.mode)
+    except IcbotError as exc:
+        if live:
+            ctx.journal("reconcile", "fail", f"cannot reach the gateway: {exc}")
+            ctx.notifier.failure(f"icbot {ctx.trade_date}: cannot check the open trade", str(exc))
+            return EXIT_CRITICAL
+        ctx.journal("reconcile", "warn", f"cannot reach the gateway for market data: {exc}")
+        return EXIT_OK
+    code = EXIT_OK
+    try:
+        positions = [] if ctx.is_experiment else await gw.positions()
+        for trade in live:
+            code = max(code, await _check_trade(ctx, gw, trade, positions))
+        for trade in experiments:
+            await _resolve_experiment(ctx, gw, trade)
+        if not ctx.is_experiment:
+            code = max(code, _check_orphans(ctx, live, positions))
+    finally:
+        await gw.close()
+    return code
+
+
+def _trade_date(trade: dict[str, Any]) -> date:
+    value = trade["trade_date"]
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _record_execs(ctx: RunContext, trade_date: date, execs: list[Execution], states: dict[str, OrderState]) -> None:
+    for e in execs:
+        if e.sec_type == "BAG" or not e.order_ref.startswith(refs.day_prefix(trade_date, ctx.mode)):
+            continue
+        ctx.store.record_fill(
+            exec_id=e.exec_id,
+            order_ref=e.order_ref,
+            order_id=e.order_id,
+            perm_id=e.perm_id,
+            trade_date=trade_date,
+            mode=ctx.mode,
+            con_id=e.con_id,
+            local_symbol=e.local_symbol,
+            right=e.right,
+            strike=e.strike,
+            side=e.side,
+            quantity=e.shares,
+            price=e.price,
+            at=e.at,
+            role=refs.role_of(e.order_ref) or "unknown",
+            commission=e.commission,
+        )
+        if e.commission is not None:
+            ctx.store.set_commission(e.exec_id, e.commission)
+
+
+def _legs(trade: dict[str, Any], entry: OrderState | None) -> tuple[ComboLeg, ...]:
+    if entry is not None and entry.legs:
+        return entry.legs
+    return ()
+
+
+async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], positions: list[Position]) -> int:
+    trade_date = _trade_date(trade)
+    day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
+    states = {s.order_ref: s for s in await gw.find_by_ref(refs.day_prefix(trade_date, ctx.mode))}
+    for s in states.values():
+        record_status(day_ctx, s)
+    execs = await gw.executions(trade_date)
+    _record_execs(day_ctx, trade_date, execs, states)
+    entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
+    legs = _legs(trade, entry)
+    quantity = float(trade.get("quantity") or 0)
+    exit_fills = [f for f in ctx.store.fills(trade_date, ctx.mode) if f.get("role") in REASON_BY_ROLE]
+    closed_qty = sum(float(f["quantity"]) for f in exit_fills) / 4.0
+    if quantity and closed_qty >= quantity - 1e-9:
+        return _close_trade(day_ctx, trade, exit_fills)
+    held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
+    position_open = any(held.get(leg.con_id) for leg in legs) if legs else quantity > 0
+    if not position_open:
+        day_ctx.journal("reconcile", "warn", "the position is gone but no icbot exit filled (closed by hand?)")
+        day_ctx.save_trade(status="closed", exit_reason="manual")
+        ctx.notifier.warning(f"icbot {trade_date}: position closed outside icbot", "no icbot exit filled; check TWS")
+        return EXIT_OK
+    code = EXIT_OK
+    working = [s for s in states.values() if refs.role_of(s.order_ref) in refs.EXIT_ROLES and s.status in WORKING]
+    if len(working) < 3 and legs and trade.get("credit") is not None:
+        time_exit_at = datetime.fromisoformat(trade["time_exit_at"]) if trade.get("time_exit_at") else ctx.now()
+        try:
+            ok, what = await ensure_exits(
+                day_ctx,
+                gw,
+                legs=legs,
+                quantity=int(quantity),
+                credit=float(trade["credit"]),
+                time_exit_at=time_exit_at,
+                existing=list(states.values()),
+            )
+        except IcbotError as exc:
+            ok, what = False, str(exc)
+        if ok:
+            day_ctx.journal("exits", "ok", f"repaired: {what}")
+            ctx.notifier.warning(f"icbot {trade_date}: exits repaired", what)
+        else:
+            day_ctx.journal("exits", "fail", f"CRITICAL: exits incomplete: {what}")
+            ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", f"position without complete exits: {what}")
+            code = EXIT_CRITICAL
+    else:
+        day_ctx.journal("reconcile", "ok", f"position open, {len(working)} exits working")
+    await _check_touch(day_ctx, gw, trade)
+    return code
+
+
+def _close_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[str, Any]]) -> int:
+    roles = sorted({f["role"] for f in exit_fills})
+    reason = (
+        REASON_BY_ROLE.get(roles[0], roles[0]) if len(roles) == 1 else "+".join(REASON_BY_ROLE.get(r, r) for r in roles)
+    )
+    flow = net_flow(
+        [LegFill(f["side"], float(f["quantity"]), float(f["price"]), f.get("commission")) for f in exit_fills]
+    )
+    debit = -flow.per_combo
+    entry_fills = ctx.store.fills(ctx.trade_date, ctx.mode, role=refs.ENTRY)
+    entry_comm = sum(float(f.get("commission") or 0) for f in entry_fills)
+    quantity = float(trade.get("quantity") or flow.combos)
+    credit = float(trade.get("credit") or 0.0)
+    pnl = trade_pnl(
+        credit=credit, debit=debit, quantity=quantity, multiplier=MULTIPLIER, commissions=entry_comm + flow.commissions
+    )
+    exited_at = max(str(f["at"]) for f in exit_fills)
+    minutes = None
+    if trade.get("entry_filled_at"):
+        minutes = round(
+            (datetime.fromisoformat(exited_at) - datetime.fromisoformat(trade["entry_filled_at"])).total_seconds() / 60,
+            1,
+        )
+    ctx.save_trade(
+        status="closed",
+        exit_reason=reason,
+        exit_debit=debit,
+        exit_commission=flow.commissions,
+        entry_commission=entry_comm,
+        exited_at=exited_at,
+        pnl=pnl,
+        minutes_in_trade=minutes,
+    )
+    ctx.journal(
+        "closed",
+        "ok",
+        f"closed by {reason}: debit {debit:.2f}, P/L ${pnl:,.2f} "
+        f"after ${entry_comm + flow.commissions:.2f} commissions",
+        reason=reason,
+        debit=debit,
+        pnl=pnl,
+    )
+    ctx.notifier.info(
+        f"icbot {ctx.trade_date}: closed by {reason}", f"credit {credit:.2f}, debit {debit:.2f}, P/L ${pnl:,.2f}"
+    )
+    return EXIT_OK
+
+
+async def _check_touch(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> None:
+    """Alert once per side when the index reaches a short strike (no action — the stop does the work)."""
+    spx = await gw.spx_price()
+    if spx is None:
+        return
+    already = {e.get("message", "") for e in ctx.store.events(ctx.trade_date, ctx.mode) if e.get("phase") == "touch"}
+    for side, strike, touched in (
+        ("put", trade.get("short_put"), spx <= float(trade.get("short_put") or 0)),
+        ("call", trade.get("short_call"), spx >= float(trade.get("short_call") or 1e12)),
+    ):
+        msg = f"SPX {spx:.2f} touched the short {side} {strike:g}" if strike else ""
+        if touched and not any(m.startswith("SPX") and f"short {side}" in m for m in already):
+            ctx.journal("touch", "warn", msg, spx=spx)
+            ctx.notifier.warning(f"icbot {ctx.trade_date}: short {side} touched", msg)
+
+
+def _check_orphans(ctx: RunContext, live: list[dict[str, Any]], positions: list[Position]) -> int:
+    known: set[tuple[str, float]] = set()
+    for t in live:
+        for right, key in (("P", "short_put"), ("P", "long_put"), ("C", "short_call"), ("C", "long_call")):
+            if t.get(key) is not None:
+                known.add((right, float(t[key])))
+    orphans = [
+        p
+        for p in positions
+        if p.sec_type == "OPT" and p.quantity != 0 and (p.right, p.strike) not in known and "SPX" in p.local_symbol
+    ]
+    if not orphans:
+        return EXIT_OK
+    names = ", ".join(f"{p.local_symbol} {p.quantity:+g}" for p in orphans)
+    ctx.journal("reconcile", "fail", f"positions icbot cannot account for: {names}")
+    ctx.notifier.failure(f"icbot {ctx.trade_date}: orphan positions", names)
+    return EXIT_CRITICAL
+
+
+async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> None:
+    """Walk 1-minute mid bars of the four legs from the hypothetical fill; first exit rule hit wins."""
+    trade_date = _trade_date(trade)
+    day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
+    credit = float(trade["credit"])
+    ex = ctx.config.exits
+    prices = exit_prices(
+        credit,
+        profit_target_pct=ex.profit_target_pct,
+        stop_multiple=ex.stop_multiple,
+        tick=ctx.config.strategy.combo_tick,
+    )
+    tp_debit, stop_debit = -prices.take_profit, -prices.stop
+    start = datetime.fromisoformat(trade["entry_filled_at"])
+    time_exit_at = datetime.fromisoformat(trade["time_exit_at"])
+    end = min(ctx.now(), time_exit_at + timedelta(minutes=1))
+    order = ctx.store.order(refs.order_ref(trade_date, ctx.mode, refs.ENTRY)) or {}
+    legs = order.get("legs") or []
+    if isinstance(legs, str):
+        legs = json.loads(legs)
+    series: dict[datetime, float] = {}
+    for leg in legs:
+        sign = -1.0 if leg["action"] == "SELL" else 1.0  # debit to close = Σ short mids − Σ long mids
+        for t, _o, _h, _l, c in await gw.mid_bars(int(leg["con_id"]), start, end):
+            series[t] = series.get(t, 0.0) + (-sign) * c
+    for t in sorted(series):
+        debit = series[t]
+        reason = None
+        if debit <= tp_debit:
+            reason, debit = "take_profit", tp_debit
+        elif debit >= stop_debit:
+            reason = "stop"
+        elif t >= time_exit_at:
+            reason = "time_exit"
+        if reason:
+            pnl = trade_pnl(
+                credit=credit,
+                debit=debit,
+                quantity=float(trade.get("quantity") or 1),
+                multiplier=MULTIPLIER,
+                commissions=0.0,
+            )
+            day_ctx.save_trade(
+                status="closed",
+                exit_reason=f"experiment_{reason}",
+                exit_debit=debit,
+                pnl=pnl,
+                exited_at=t.isoformat(),
+                minutes_in_trade=round((t - start).total_seconds() / 60, 1),
+            )
+            day_ctx.journal(
+                "closed",
+                "ok",
+                f"experiment closed by {reason} at {t.astimezone(NEW_YORK):%H:%M} ET: "
+                f"debit {debit:.2f}, P/L ${pnl:,.2f}",
+                reason=reason,
+                pnl=pnl,
+            )
+            ctx.notifier.info(f"icbot {trade_date}: experiment closed by {reason}", f"P/L ${pnl:,.2f}")
+            return
+    day_ctx.journal("reconcile", "ok", f"experiment open, {len(series)} minutes evaluated")
+
+
+def _for_date(ctx: RunContext, trade_date: date) -> RunContext:
+    return replace(ctx, trade_date=trade_date)

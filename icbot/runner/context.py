@@ -1,0 +1,70 @@
+"""What every trading command shares: configuration, clock, calendar day, journal and alerts.
+
+A `RunContext` is built once per process by the CLI and handed to the runner functions, so the runner never
+reads the environment, the wall clock or a file path on its own — which is what lets tests and the demo run a
+whole day on a virtual clock against the simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from icbot.clock import NEW_YORK, Clock
+from icbot.config import Config
+from icbot.notify import Notifier
+from icbot.store.repo import Store
+
+Echo = Callable[[str], None]
+
+STATUS_MARK = {"start": "…", "ok": "ok", "fail": "FAIL", "skip": "skip", "info": "·", "warn": "WARN"}
+
+
+@dataclass
+class RunContext:
+    config: Config
+    clock: Clock
+    store: Store
+    notifier: Notifier
+    trade_date: date
+    command: str
+    echo: Echo = print
+    run_id: int | None = None
+    phases_seen: list[str] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @property
+    def is_experiment(self) -> bool:
+        return self.config.mode == "experiment"
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def journal(self, phase: str, status: str, message: str, **data: Any) -> None:
+        """Append one event to the journal and show it: the user's phase list is built from these rows."""
+        at = self.clock.now()
+        self.store.event(
+            self.run_id,
+            trade_date=self.trade_date,
+            mode=self.mode,
+            phase=phase,
+            status=status,
+            message=message,
+            at=at,
+            data=data or None,
+        )
+        if phase not in self.phases_seen:
+            self.phases_seen.append(phase)
+        stamp = at.astimezone(NEW_YORK).strftime("%H:%M:%S")
+        self.echo(f"{stamp} ET  {phase:<10} {STATUS_MARK.get(status, status):<4} {message}")
+
+    def save_trade(self, **fields: Any) -> dict[str, Any]:
+        return self.store.save_trade(self.trade_date, self.mode, self.clock.now(), **fields)
+
+    def trade(self) -> dict[str, Any] | None:
+        return self.store.trade(self.trade_date, self.mode)

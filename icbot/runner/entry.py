@@ -1,0 +1,94 @@
+"""Working the entry order: the price ladder from mid toward natural until filled or the deadline.
+
+One order, modified in place (same orderId) — never a second entry. At the deadline the order is cancelled and
+the cancel is confirmed; a fill can race the cancel, so the *final* state from the gateway decides whether there
+is a position, never the fact that we asked to cancel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from icbot.broker.gateway import Gateway
+from icbot.broker.types import ComboOrder, OrderState
+from icbot.runner.context import RunContext
+from icbot.runner.exits import DEAD, record_status
+
+FILLED = {"Filled"}
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    state: OrderState
+    attempts: int  # ladder rungs used
+    seconds_to_fill: float | None
+    cancelled_at_deadline: bool
+
+
+def rung_for_price(ladder: list[float], price: float | None) -> int:
+    """Index of the rung a resumed order is sitting on (the closest price), so the ladder continues from there."""
+    if price is None or not ladder:
+        return 0
+    return min(range(len(ladder)), key=lambda i: abs(ladder[i] - price))
+
+
+async def work_entry(
+    ctx: RunContext,
+    gw: Gateway,
+    state: OrderState,
+    *,
+    ladder: list[float],
+    rung: int,
+    started_at: datetime,
+    deadline: datetime,
+) -> EntryOutcome:
+    """Step the ladder on an already placed entry order until it fills or the deadline passes."""
+    reprice = timedelta(seconds=ctx.config.entry.reprice_seconds)
+    attempts = rung + 1
+    while True:
+        if state.status in FILLED or (state.remaining == 0 and state.filled > 0):
+            return EntryOutcome(state, attempts, (ctx.now() - started_at).total_seconds(), False)
+        if state.status in DEAD:
+            return EntryOutcome(state, attempts, None, False)
+        next_reprice = ctx.now() + reprice
+        wake = min(next_reprice, deadline)
+        wait = max(0.0, (wake - ctx.now()).total_seconds())
+        state = await gw.wait_status(state.order_id, FILLED | DEAD, timeout=wait)
+        if state.status in FILLED or state.status in DEAD:
+            record_status(ctx, state)
+            continue
+        if ctx.now() >= deadline:
+            break
+        if rung + 1 < len(ladder):
+            rung += 1
+            attempts = rung + 1
+            price = ladder[rung]
+            state = await gw.modify_limit(state.order_id, price)
+            ctx.store.update_order_prices(state.order_ref, limit_price=price, at=ctx.now())
+            ctx.journal("order", "info", f"re-priced to {price:.2f} (rung {attempts}/{len(ladder)})", limit=price)
+    # Deadline: cancel and take whatever the gateway says is final (a fill may have raced the cancel).
+    ctx.journal("order", "info", f"deadline {deadline.strftime('%H:%M:%S')} reached; cancelling the entry")
+    final = await gw.cancel(state.order_id)
+    record_status(ctx, final)
+    seconds = (ctx.now() - started_at).total_seconds() if final.filled > 0 else None
+    return EntryOutcome(final, attempts, seconds, True)
+
+
+def entry_intent(ctx: RunContext, order: ComboOrder, role: str = "entry") -> None:
+    """Write the entry's intent before it is sent (SPEC §4)."""
+    ctx.store.record_intent(
+        trade_date=ctx.trade_date,
+        mode=ctx.mode,
+        role=role,
+        order_ref=order.order_ref,
+        action=order.action,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        legs=[
+            {"con_id": leg.con_id, "action": leg.action, "right": leg.right, "strike": leg.strike} for leg in order.legs
+        ],
+        at=ctx.now(),
+        limit_price=order.limit_price,
+        transmitted=not ctx.is_experiment,
+    )

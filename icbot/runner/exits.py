@@ -1,0 +1,160 @@
+"""Placing, verifying and repairing the three OCA exit orders.
+
+Used by `run-today` right after the fill and by `check` and a same-day rerun when an exit is missing. The three
+exits share one OCA group (ocaType 1: the first to fill cancels the rest) and are always sized to the quantity
+actually filled. A trade is only "successful" once all three are acknowledged by the gateway (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from icbot.broker.gateway import Gateway
+from icbot.broker.types import ComboLeg, ComboOrder, OrderState
+from icbot.clock import NEW_YORK
+from icbot.config import TRIGGER_METHODS
+from icbot.core.exits import exit_prices
+from icbot.runner import refs
+from icbot.runner.context import RunContext
+
+WORKING = {"PreSubmitted", "Submitted", "PendingSubmit", "ApiPending"}
+ACKNOWLEDGED = {"PreSubmitted", "Submitted", "Filled"}
+DEAD = {"Cancelled", "ApiCancelled", "Inactive"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPlan:
+    take_profit: float  # SELL BAG limit (negative = paying a debit)
+    stop: float  # SELL BAG stop trigger price
+    time_exit_at: datetime
+
+
+def plan_exits(ctx: RunContext, credit: float, time_exit_at: datetime) -> ExitPlan:
+    ex = ctx.config.exits
+    prices = exit_prices(
+        credit,
+        profit_target_pct=ex.profit_target_pct,
+        stop_multiple=ex.stop_multiple,
+        tick=ctx.config.strategy.combo_tick,
+    )
+    return ExitPlan(prices.take_profit, prices.stop, time_exit_at)
+
+
+def exit_order(
+    ctx: RunContext, role: str, legs: tuple[ComboLeg, ...], quantity: int, plan: ExitPlan, attempt: int, oca: str
+) -> ComboOrder:
+    """The ComboOrder for one exit role. All three SELL the same BAG the entry bought."""
+    ref = refs.order_ref(ctx.trade_date, ctx.mode, role, attempt)
+    if role == refs.TAKE_PROFIT:
+        return ComboOrder(legs, "SELL", quantity, "LMT", ref, limit_price=plan.take_profit, oca_group=oca, oca_type=1)
+    if role == refs.STOP:
+        return ComboOrder(
+            legs,
+            "SELL",
+            quantity,
+            "STP",
+            ref,
+            aux_price=plan.stop,
+            trigger_method=TRIGGER_METHODS[ctx.config.exits.stop_trigger],
+            oca_group=oca,
+            oca_type=1,
+        )
+    return ComboOrder(
+        legs, "SELL", quantity, "MKT", ref, good_after=plan.time_exit_at, oca_group=oca, oca_type=1, tif="DAY"
+    )
+
+
+async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: str) -> OrderState:
+    """Journal the intent, send, journal the acknowledgement. Never retried blindly: a failure is reported."""
+    store = ctx.store
+    store.record_intent(
+        trade_date=ctx.trade_date,
+        mode=ctx.mode,
+        role=role,
+        order_ref=order.order_ref,
+        action=order.action,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        legs=[
+            {"con_id": leg.con_id, "action": leg.action, "right": leg.right, "strike": leg.strike} for leg in order.legs
+        ],
+        at=ctx.now(),
+        limit_price=order.limit_price,
+        aux_price=order.aux_price,
+        trigger_method=order.trigger_method,
+        good_after=order.good_after.isoformat() if order.good_after else None,
+        oca_group=order.oca_group,
+    )
+    state = await gw.place(order)
+    store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+    record_status(ctx, state)
+    return state
+
+
+def record_status(ctx: RunContext, state: OrderState, message: str = "") -> None:
+    ctx.store.record_order_status(
+        state.order_ref,
+        status=state.status,
+        filled=state.filled,
+        remaining=state.remaining,
+        avg_fill_price=state.avg_fill_price,
+        at=ctx.now(),
+        message=message or (state.last_error or ""),
+    )
+
+
+async def ensure_exits(
+    ctx: RunContext,
+    gw: Gateway,
+    *,
+    legs: tuple[ComboLeg, ...],
+    quantity: int,
+    credit: float,
+    time_exit_at: datetime,
+    existing: Sequence[OrderState],
+) -> tuple[bool, str]:
+    """Make sure the three exits are working for `quantity`; place whichever are missing.
+
+    Returns (complete, description). If any exit already filled, the position is closed and nothing is placed.
+    Existing working exits are kept (they are in the OCA group already); a missing role is placed into the same
+    group; if every earlier exit is dead, a fresh group is used so IB does not treat the new ones as cancelled
+    siblings.
+    """
+    exits = [s for s in existing if refs.role_of(s.order_ref) in refs.EXIT_ROLES]
+    if any(s.filled > 0 for s in exits):
+        return True, "an exit has already filled; the position is closed"
+    working = {refs.role_of(s.order_ref): s for s in exits if s.status in WORKING or s.status == "Filled"}
+    wrong_size = [s for s in working.values() if s.remaining + s.filled != quantity]
+    if wrong_size:
+        refs_ = ", ".join(s.order_ref for s in wrong_size)
+        return False, f"working exits not sized to the filled quantity {quantity}: {refs_}"
+    attempt = max((refs.attempt_of(s.order_ref) for s in exits), default=0) + 1
+    oca_groups = {s.oca_group for s in working.values() if s.oca_group}
+    oca = next(iter(oca_groups)) if oca_groups else refs.oca_group(ctx.trade_date, ctx.mode, attempt)
+    plan = plan_exits(ctx, credit, time_exit_at)
+    missing = [role for role in refs.EXIT_ROLES if role not in working]
+    if not missing:
+        return True, "all three exits are working"
+    placed: list[OrderState] = []
+    for role in missing:
+        order = exit_order(ctx, role, legs, quantity, plan, attempt if exits else 1, oca)
+        state = await place_exit(ctx, gw, order, role)
+        placed.append(state)
+    # Verify: every placed exit must be acknowledged (PreSubmitted/Submitted, or already Filled).
+    problems = []
+    for state in placed:
+        final = state
+        if state.status not in ACKNOWLEDGED:
+            final = await gw.wait_status(state.order_id, ACKNOWLEDGED | DEAD, timeout=10.0)
+            record_status(ctx, final)
+        if final.status not in ACKNOWLEDGED:
+            problems.append(f"{final.order_ref} {final.status} {final.last_error or ''}".strip())
+    if problems:
+        return False, "exit not acknowledged: " + "; ".join(problems)
+    what = ", ".join(missing)
+    return True, (
+        f"placed {what} for {quantity} (TP {plan.take_profit:.2f}, stop {plan.stop:.2f}, "
+        f"time exit {plan.time_exit_at.astimezone(NEW_YORK).strftime('%H:%M')} ET)"
+    )

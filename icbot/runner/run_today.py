@@ -1,0 +1,541 @@
+"""`icbot run-today`: one trading day, phase by phase, exactly by the rules — and safe to run again.
+
+The broker is the source of truth and the journal records every step. Before anything could send an entry, the
+gateway is asked for today's icbot orders (by orderRef); if one exists the run resumes it (continues the
+ladder, confirms a cancel, repairs missing exits) instead of trading again. Exit codes follow SPEC §3.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from icbot.broker.errors import OrderRejected
+from icbot.broker.gateway import Gateway
+from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, OrderState
+from icbot.core.accounting import LegFill, net_flow
+from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
+from icbot.core.schedule import SessionTimes
+from icbot.core.sizing import contracts_for
+from icbot.core.strikes import Condor, select_condor
+from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK, GatewayUnavailable, IcbotError
+from icbot.runner import refs
+from icbot.runner.context import RunContext
+from icbot.runner.entry import EntryOutcome, entry_intent, rung_for_price, work_entry
+from icbot.runner.exits import WORKING, ensure_exits, record_status
+
+# How long before the entry instant a run may start (connect, load the chain, stream greeks). Earlier fires —
+# the other DST candidate time of the launchd agent — exit 0 quietly.
+EARLY_START = timedelta(minutes=15)
+# Deltas must be streaming for at least this many strikes per side before selection.
+MIN_GREEKS_PER_SIDE = 3
+
+
+class DayResult(Exception):
+    """Ends the day's run with an exit code; the reason has already been journaled and alerted."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def should_run(ctx: RunContext, session: SessionTimes | None) -> tuple[bool, str]:
+    """Whether this invocation has anything to do, decided without connecting (quiet exits)."""
+    if session is None:
+        return False, f"{ctx.trade_date} is not a trading session"
+    trade = ctx.trade()
+    now = ctx.now()
+    if trade is not None:
+        if trade.get("status") in ("closed", "no_trade", "failed"):
+            return False, f"today's trade is already {trade['status']}"
+        if trade.get("status") == "open" and trade.get("exits_ok"):
+            return False, "today's trade is open with its exits working; `icbot check` monitors it"
+        return True, "resuming today's trade"
+    if ctx.store.orders(ctx.trade_date, ctx.mode):
+        return True, "resuming: an order intent exists for today"
+    if now < session.entry_at - EARLY_START:
+        return False, f"too early: entry is at {session.entry_at:%H:%M} ET"
+    if now >= session.deadline_at:
+        return False, f"too late: the entry deadline {session.deadline_at:%H:%M} ET has passed"
+    return True, "entry window"
+
+
+async def run_day(ctx: RunContext, session: SessionTimes) -> int:
+    """Run (or resume) today's trade and return the exit code."""
+    try:
+        return await _run_day(ctx, session)
+    except DayResult as result:
+        return result.code
+
+
+def _no_trade(ctx: RunContext, phase: str, reason: str, *, alert: bool = True) -> DayResult:
+    ctx.journal(phase, "fail", f"no trade today: {reason}")
+    ctx.save_trade(status="no_trade", no_trade_reason=reason, experiment=ctx.is_experiment)
+    if alert:
+        ctx.notifier.warning(f"icbot {ctx.trade_date}: no trade", reason)
+    return DayResult(EXIT_NO_TRADE, reason)
+
+
+def _critical(ctx: RunContext, phase: str, reason: str) -> DayResult:
+    ctx.journal(phase, "fail", f"CRITICAL: {reason}")
+    ctx.save_trade(status="open", exits_ok=False, last_problem=reason)
+    ctx.notifier.failure(f"icbot {ctx.trade_date}: ACTION NEEDED", reason)
+    return DayResult(EXIT_CRITICAL, reason)
+
+
+async def _connect(ctx: RunContext, session: SessionTimes, *, may_have_risk: bool) -> Gateway:
+    ctx.journal("connect", "start", f"connecting to {ctx.config.gateway.host}:{ctx.config.gateway.port}")
+    deadline = session.deadline_at if not may_have_risk else ctx.now() + timedelta(minutes=5)
+    try:
+        gw = await Gateway.connect(ctx.config.gateway, clock=ctx.clock, deadline=deadline, mode=ctx.mode)
+    except IcbotError as exc:
+        if may_have_risk:
+            raise _critical(ctx, "connect", f"cannot reach the gateway to verify today's order: {exc}") from exc
+        raise _no_trade(ctx, "connect", str(exc)) from exc
+    ctx.journal("connect", "ok", f"connected, account {gw.account}", account=gw.account)
+    return gw
+
+
+async def _run_day(ctx: RunContext, session: SessionTimes) -> int:
+    ctx.save_trade(status=(ctx.trade() or {}).get("status") or "pending", experiment=ctx.is_experiment)
+    may_have_risk = bool(ctx.store.orders(ctx.trade_date, ctx.mode))
+    gw = await _connect(ctx, session, may_have_risk=may_have_risk)
+    try:
+        existing = [] if ctx.is_experiment else await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
+        entries = [s for s in existing if refs.role_of(s.order_ref) == refs.ENTRY]
+        if entries:
+            return await _resume(ctx, gw, session, entries[-1], existing)
+        if may_have_risk and not ctx.is_experiment:
+            ctx.journal("order", "info", "an entry intent was journaled but the gateway has no such order: not sent")
+        return await _fresh_day(ctx, gw, session)
+    finally:
+        await gw.close()
+
+
+async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int:
+    halted, why = ctx.store.halted()
+    if halted:
+        raise _no_trade(ctx, "order", f"halted ({why or 'kill'}); `icbot resume` clears it")
+    if ctx.now() >= session.deadline_at:
+        raise _no_trade(ctx, "wait_entry", f"the entry deadline {session.deadline_at:%H:%M:%S} ET has passed")
+    if not ctx.is_experiment:
+        held = [
+            p for p in await gw.positions() if p.sec_type == "OPT" and p.quantity != 0 and p.expiry == ctx.trade_date
+        ]
+        if held:
+            names = ", ".join(f"{p.local_symbol} {p.quantity:+g}" for p in held)
+            raise _no_trade(ctx, "wait_entry", f"positions expiring today already exist ({names}); never adding")
+
+    # underlying: the index, the listed strikes, a band of strikes streaming greeks before 09:32.
+    ctx.journal(
+        "wait_entry", "start", f"entry at {session.entry_at:%H:%M:%S} ET, deadline {session.deadline_at:%H:%M:%S} ET"
+    )
+    spx = await gw.spx_price()
+    if spx is None:
+        raise _no_trade(ctx, "underlying", "no SPX price from the gateway")
+    vix = await gw.vix()
+    listed = await gw.list_strikes(ctx.trade_date)
+    if not listed:
+        raise _no_trade(ctx, "underlying", f"no SPXW options listed for {ctx.trade_date}")
+    band = gw.band_strikes(spx, listed, vol=(vix / 100.0) if vix else None)
+    try:
+        await gw.stream_chain(ctx.trade_date, band)
+    except IcbotError as exc:
+        raise _no_trade(ctx, "underlying", str(exc)) from exc
+    ctx.journal(
+        "underlying",
+        "ok",
+        f"SPX {spx:.2f}, VIX {vix if vix is not None else 'n/a'}, streaming {len(band)} strikes",
+        spx=spx,
+        vix=vix,
+        band=[band[0], band[-1]] if band else [],
+    )
+    ctx.save_trade(spx_at_entry=spx, vix=vix)
+
+    # filter
+    max_vix = ctx.config.filters.max_vix
+    if max_vix is not None:
+        if vix is None:
+            raise _no_trade(ctx, "filter", f"VIX filter is on (max {max_vix}) but no VIX quote arrived")
+        if vix > max_vix:
+            raise _no_trade(ctx, "filter", f"VIX {vix:.2f} > max_vix {max_vix}")
+        ctx.journal("filter", "ok", f"VIX {vix:.2f} ≤ {max_vix}")
+    else:
+        ctx.journal("filter", "skip", "no VIX filter configured")
+
+    # wait for greeks, then the entry instant.
+    warmup = max(1.0, (session.entry_at - ctx.now()).total_seconds())
+    try:
+        await gw.wait_for_greeks(min_per_side=MIN_GREEKS_PER_SIDE, timeout=warmup)
+    except (TimeoutError, IcbotError) as exc:
+        ctx.journal("wait_entry", "warn", f"greeks not complete before the entry time: {exc}")
+    await ctx.clock.sleep_until(session.entry_at)
+    ctx.journal("wait_entry", "ok", "entry time reached")
+    return await _select_and_enter(ctx, gw, session, listed)
+
+
+async def _select(
+    ctx: RunContext, gw: Gateway, session: SessionTimes, listed: list[float]
+) -> tuple[Condor, ChainSnapshot]:
+    """Select at the entry instant; if greeks are missing, keep looking until shortly before the deadline."""
+    give_up = session.deadline_at - timedelta(seconds=ctx.config.entry.reprice_seconds * 2)
+    while True:
+        snap = gw.snapshot()
+        choice = select_condor(snap.abs_delta_points("P"), snap.abs_delta_points("C"), listed, ctx.config.strikes)
+        if isinstance(choice, Condor):
+            legs_known = all(
+                _has_two_sided_quote(snap, right, strike)
+                for right, strike in (
+                    ("P", choice.long_put),
+                    ("P", choice.short_put),
+                    ("C", choice.short_call),
+                    ("C", choice.long_call),
+                )
+            )
+            if legs_known:
+                return choice, snap
+            reason = "wing quotes not streaming yet"
+        else:
+            reason = choice.reason
+        if ctx.now() >= give_up:
+            raise _no_trade(ctx, "select", reason)
+        await ctx.clock.asleep(1.0)
+
+
+def _has_two_sided_quote(snap: ChainSnapshot, right: str, strike: float) -> bool:
+    q = snap.quote(right, strike)
+    return q is not None and q.bid is not None and q.ask is not None
+
+
+def _combo_legs(condor: Condor, snap: ChainSnapshot) -> tuple[ComboLeg, ...]:
+    def leg(right: str, strike: float, action: str) -> ComboLeg:
+        q = snap.quote(right, strike)
+        assert q is not None  # guaranteed by _select
+        return ComboLeg(q.con_id, action, right, strike, q.local_symbol)
+
+    return (
+        leg("P", condor.long_put, "BUY"),
+        leg("P", condor.short_put, "SELL"),
+        leg("C", condor.short_call, "SELL"),
+        leg("C", condor.long_call, "BUY"),
+    )
+
+
+def _leg_quote(snap: ChainSnapshot, right: str, strike: float) -> LegQuote:
+    q = snap.quote(right, strike)
+    assert q is not None and q.bid is not None and q.ask is not None
+    return LegQuote(bid=q.bid, ask=q.ask)
+
+
+async def _size(ctx: RunContext, gw: Gateway, probe: ComboOrder) -> int:
+    cfg = ctx.config.size
+    if cfg.mode == "fixed":
+        result = contracts_for(cfg, net_liquidation=None, available_funds=None, margin_per_contract=None)
+    else:
+        values = await gw.account_values()
+        margin = await gw.what_if_margin(probe)
+        result = contracts_for(
+            cfg,
+            net_liquidation=values.net_liquidation,
+            available_funds=values.available_funds,
+            margin_per_contract=margin,
+        )
+    if result.contracts <= 0:
+        raise _no_trade(ctx, "order", f"size is 0 contracts: {result.reason}")
+    return result.contracts
+
+
+async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes, listed: list[float]) -> int:
+    condor, snap = await _select(ctx, gw, session, listed)
+    put_delta = snap.abs_delta_points("P").get(condor.short_put)
+    call_delta = snap.abs_delta_points("C").get(condor.short_call)
+    quotes = [
+        _leg_quote(snap, "P", condor.long_put),
+        _leg_quote(snap, "P", condor.short_put),
+        _leg_quote(snap, "C", condor.short_call),
+        _leg_quote(snap, "C", condor.long_call),
+    ]
+    combo = combo_prices(*quotes)
+    ctx.journal(
+        "select",
+        "ok",
+        f"{condor.long_put:g}/{condor.short_put:g}P {condor.short_call:g}/{condor.long_call:g}C, "
+        f"short deltas {put_delta:.1f}/{call_delta:.1f}, mid {combo.mid:.2f}, natural {combo.natural:.2f}",
+        condor=[condor.long_put, condor.short_put, condor.short_call, condor.long_call],
+        put_delta=put_delta,
+        call_delta=call_delta,
+        mid=combo.mid,
+        natural=combo.natural,
+        spx=snap.spx,
+    )
+    ctx.save_trade(
+        long_put=condor.long_put,
+        short_put=condor.short_put,
+        short_call=condor.short_call,
+        long_call=condor.long_call,
+        put_delta=put_delta,
+        call_delta=call_delta,
+        mid_at_decision=combo.mid,
+        natural_at_decision=combo.natural,
+        spx_at_entry=snap.spx,
+    )
+    entry = ctx.config.entry
+    ladder = entry_ladder(
+        combo.mid, combo.natural, step=entry.step, tick=ctx.config.strategy.combo_tick, min_credit=entry.min_credit
+    )
+    if not ladder:
+        raise _no_trade(ctx, "order", f"mid credit {-combo.mid:.2f} is below min_credit {entry.min_credit:.2f}")
+    legs = _combo_legs(condor, snap)
+    ref = refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY)
+    probe = ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=ladder[0])
+    quantity = await _size(ctx, gw, probe)
+    order = ComboOrder(legs, "BUY", quantity, "LMT", ref, limit_price=ladder[0])
+    if ctx.is_experiment:
+        return _experiment_fill(ctx, session, order, combo.mid, ladder)
+    halted, why = ctx.store.halted()
+    if halted:
+        raise _no_trade(ctx, "order", f"halted ({why or 'kill'}) just before sending")
+    entry_intent(ctx, order)
+    ctx.journal(
+        "order",
+        "start",
+        f"BUY {quantity} condor LMT {ladder[0]:.2f} ({len(ladder)} rungs to {ladder[-1]:.2f})",
+        ladder=ladder,
+        quantity=quantity,
+        order_ref=ref,
+    )
+    started = ctx.now()
+    try:
+        state = await gw.place(order)
+    except OrderRejected as exc:
+        ctx.store.record_order_status(
+            ref, status="Rejected", filled=0, remaining=quantity, avg_fill_price=None, at=ctx.now(), message=str(exc)
+        )
+        raise _no_trade(ctx, "order", f"entry rejected by the gateway: {exc}") from exc
+    except GatewayUnavailable as exc:
+        raise _critical(ctx, "order", f"connection lost while sending the entry; its fate is unknown: {exc}") from exc
+    ctx.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+    record_status(ctx, state)
+    outcome = await work_entry(ctx, gw, state, ladder=ladder, rung=0, started_at=started, deadline=session.deadline_at)
+    return await _after_entry(ctx, gw, session, outcome, legs)
+
+
+def _experiment_fill(ctx: RunContext, session: SessionTimes, order: ComboOrder, mid: float, ladder: list[float]) -> int:
+    """Experiment mode: the same path up to the order; nothing is transmitted; a hypothetical fill at the mid."""
+    entry_intent(ctx, order)
+    credit = round(-mid, 6)
+    ctx.journal("order", "skip", f"experiment: not transmitted (would BUY {order.quantity} at {ladder[0]:.2f})")
+    ctx.journal("fill", "ok", f"experiment: hypothetical fill at the mid, credit {credit:.2f}", credit=credit)
+    ctx.save_trade(
+        status="open",
+        experiment=True,
+        credit=credit,
+        quantity=order.quantity,
+        limit_price=ladder[0],
+        ladder_attempts=0,
+        seconds_to_fill=0.0,
+        entry_commission=0.0,
+        entry_filled_at=ctx.now().isoformat(),
+        exits_ok=True,
+        time_exit_at=session.time_exit_at.isoformat(),
+    )
+    ctx.journal("exits", "skip", "experiment: exits are evaluated later from market data by `icbot check`")
+    ctx.journal("done", "ok", "experiment trade recorded")
+    ctx.notifier.info(f"icbot {ctx.trade_date}: experiment entry", f"hypothetical credit {credit:.2f}")
+    return EXIT_OK
+
+
+async def _entry_fills(
+    ctx: RunContext, gw: Gateway, state: OrderState, wait_commissions: float = 5.0
+) -> dict[str, Any]:
+    """Record the entry's leg executions and compute the real credit from them (never the BAG average)."""
+    deadline = ctx.now() + timedelta(seconds=wait_commissions)
+    while True:
+        execs = [
+            e
+            for e in await gw.executions(ctx.trade_date)
+            if e.order_id == state.order_id or e.order_ref == state.order_ref
+        ]
+        legs = [e for e in execs if e.sec_type != "BAG"]
+        complete = (
+            legs and all(e.commission is not None for e in legs) and sum(e.shares for e in legs) >= 4 * state.filled
+        )
+        if complete or ctx.now() >= deadline:
+            break
+        await ctx.clock.asleep(0.5)
+    for e in legs:
+        ctx.store.record_fill(
+            exec_id=e.exec_id,
+            order_ref=state.order_ref,
+            order_id=e.order_id,
+            perm_id=e.perm_id,
+            trade_date=ctx.trade_date,
+            mode=ctx.mode,
+            con_id=e.con_id,
+            local_symbol=e.local_symbol,
+            right=e.right,
+            strike=e.strike,
+            side=e.side,
+            quantity=e.shares,
+            price=e.price,
+            at=e.at,
+            role=refs.ENTRY,
+            commission=e.commission,
+        )
+        if e.commission is not None:
+            ctx.store.set_commission(e.exec_id, e.commission)
+    flow = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in legs])
+    return {
+        "credit": flow.per_combo,
+        "commissions": flow.commissions,
+        "complete": flow.commissions_complete,
+        "legs": len(legs),
+    }
+
+
+async def _after_entry(
+    ctx: RunContext, gw: Gateway, session: SessionTimes, outcome: EntryOutcome, legs: tuple[ComboLeg, ...]
+) -> int:
+    state = outcome.state
+    ctx.save_trade(ladder_attempts=outcome.attempts, limit_price=state.limit_price)
+    if state.filled <= 0:
+        if state.status in ("Inactive",) or (state.last_error and not outcome.cancelled_at_deadline):
+            raise _no_trade(ctx, "fill", f"entry ended {state.status}: {state.last_error or 'no reason given'}")
+        raise _no_trade(
+            ctx,
+            "fill",
+            f"not filled by {session.deadline_at:%H:%M:%S} ET (ladder of {outcome.attempts} rungs); cancelled",
+        )
+    quantity = int(state.filled)
+    if outcome.cancelled_at_deadline:
+        ctx.journal("fill", "warn", f"the fill raced the cancel: {quantity} filled", filled=quantity)
+    fills = await _entry_fills(ctx, gw, state)
+    credit = fills["credit"]
+    ctx.journal(
+        "fill",
+        "ok",
+        f"filled {quantity} at a credit of {credit:.2f} (legs), commissions ${fills['commissions']:.2f}",
+        credit=credit,
+        quantity=quantity,
+        seconds_to_fill=outcome.seconds_to_fill,
+    )
+    ctx.save_trade(
+        status="open",
+        quantity=quantity,
+        credit=credit,
+        entry_commission=fills["commissions"],
+        entry_filled_at=ctx.now().isoformat(),
+        seconds_to_fill=outcome.seconds_to_fill,
+        exits_ok=False,
+        time_exit_at=session.time_exit_at.isoformat(),
+    )
+    return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=[])
+
+
+async def _exits_phase(
+    ctx: RunContext,
+    gw: Gateway,
+    session: SessionTimes,
+    legs: tuple[ComboLeg, ...],
+    quantity: int,
+    credit: float,
+    existing: list[OrderState],
+) -> int:
+    ctx.journal("exits", "start", f"OCA exits for {quantity}")
+    try:
+        ok, what = await ensure_exits(
+            ctx, gw, legs=legs, quantity=quantity, credit=credit, time_exit_at=session.time_exit_at, existing=existing
+        )
+    except IcbotError as exc:
+        raise _critical(ctx, "exits", f"filled {quantity} condor(s) but placing the exits failed: {exc}") from exc
+    if not ok:
+        raise _critical(ctx, "exits", f"filled {quantity} condor(s) but the exits are not complete: {what}")
+    ctx.journal("exits", "ok", what)
+    ctx.save_trade(exits_ok=True)
+    trade = ctx.trade() or {}
+    ctx.journal("done", "ok", "trade open, exits working at the broker")
+    ctx.notifier.info(
+        f"icbot {ctx.trade_date}: iron condor filled",
+        f"{trade.get('long_put'):g}/{trade.get('short_put'):g}P "
+        f"{trade.get('short_call'):g}/{trade.get('long_call'):g}C x{quantity}, credit {credit:.2f}; {what}",
+    )
+    return EXIT_OK
+
+
+async def _resume(
+    ctx: RunContext, gw: Gateway, session: SessionTimes, entry: OrderState, existing: list[OrderState]
+) -> int:
+    """A second run on the same day: continue from what the gateway says about today's entry."""
+    ctx.journal(
+        "order",
+        "info",
+        f"found today's entry at the gateway: #{entry.order_id} {entry.status}, filled {entry.filled:g}",
+    )
+    record_status(ctx, entry)
+    legs = entry.legs or tuple(_legs_from_journal(ctx))
+    if entry.status in WORKING and entry.filled < entry.quantity:
+        trade = ctx.trade() or {}
+        mid, natural = trade.get("mid_at_decision"), trade.get("natural_at_decision")
+        ladder: list[float] = []
+        if mid is not None and natural is not None:
+            ladder = entry_ladder(
+                mid,
+                natural,
+                step=ctx.config.entry.step,
+                tick=ctx.config.strategy.combo_tick,
+                min_credit=ctx.config.entry.min_credit,
+            )
+        ladder = ladder or [entry.limit_price or 0.0]
+        rung = rung_for_price(ladder, entry.limit_price)
+        outcome = await work_entry(
+            ctx, gw, entry, ladder=ladder, rung=rung, started_at=ctx.now(), deadline=session.deadline_at
+        )
+        return await _after_entry(ctx, gw, session, outcome, legs)
+    if entry.filled <= 0:
+        trade = ctx.trade() or {}
+        if trade.get("status") == "no_trade":
+            ctx.journal("done", "info", "today's entry did not fill; nothing to do")
+            return EXIT_OK
+        raise _no_trade(ctx, "fill", f"today's entry ended {entry.status} without a fill")
+    quantity = int(entry.filled)
+    trade = ctx.trade() or {}
+    credit = trade.get("credit")
+    if credit is None:
+        fills = await _entry_fills(ctx, gw, entry)
+        credit = fills["credit"]
+        ctx.journal("fill", "ok", f"recovered the fill: {quantity} at a credit of {credit:.2f}", credit=credit)
+        ctx.save_trade(
+            status="open",
+            quantity=quantity,
+            credit=credit,
+            entry_commission=fills["commissions"],
+            time_exit_at=session.time_exit_at.isoformat(),
+        )
+    for s in existing:
+        if s.order_ref != entry.order_ref:
+            record_status(ctx, s)
+    # Only repair exits while the position is still there (somebody may have closed it by hand).
+    held = {p.con_id: p.quantity for p in await gw.positions() if p.sec_type == "OPT"}
+    if legs and not any(held.get(leg.con_id) for leg in legs):
+        exits_filled = [s for s in existing if refs.role_of(s.order_ref) in refs.EXIT_ROLES and s.filled > 0]
+        if exits_filled:
+            ctx.journal("done", "info", "the position is already closed by an exit; `icbot check` records it")
+            return EXIT_OK
+        raise _critical(ctx, "exits", "today's entry filled but the position is gone and no icbot exit filled")
+    return await _exits_phase(ctx, gw, session, legs, quantity, float(credit), existing=existing)
+
+
+def _legs_from_journal(ctx: RunContext) -> list[ComboLeg]:
+    row = ctx.store.order(refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY))
+    if not row:
+        return []
+    legs = row.get("legs") or []
+    if isinstance(legs, str):
+        import json
+
+        legs = json.loads(legs)
+    return [ComboLeg(int(x["con_id"]), x["action"], x["right"], float(x["strike"]), "") for x in legs]
+
+
+def now_in_window(session: SessionTimes, now: datetime) -> bool:
+    return session.entry_at - EARLY_START <= now < session.deadline_at

@@ -1,0 +1,44 @@
+"""Builds a RunContext for a trading command from the environment: the one place that wires real parts."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from icbot.clock import Clock
+from icbot.config import Config, load_config
+from icbot.core.schedule import SessionTimes, session_times, shared_calendar
+from icbot.notify import Notifier
+from icbot.runner.context import Echo, RunContext
+from icbot.store.repo import Store
+
+
+def load(config_path: Path | None, environ: Mapping[str, str] | None = None) -> tuple[Config, Clock]:
+    env = os.environ if environ is None else environ
+    return load_config(config_path, env), Clock.from_env(env)
+
+
+def today_session(config: Config, clock: Clock) -> tuple[SessionTimes | None, object]:
+    today = clock.now_ny().date()
+    return session_times(shared_calendar(), today, config.entry, config.exits), today
+
+
+@contextmanager
+def open_context(
+    command: str, config: Config, clock: Clock, *, echo: Echo, environ: Mapping[str, str] | None = None
+) -> Iterator[RunContext]:
+    """Open the journal and the notifier, start a `runs` row, and close both whatever happens."""
+    env = os.environ if environ is None else environ
+    store = Store.open(config.db_path)
+    try:
+        notifier = Notifier.from_settings(config.notify.apprise_config, env, store=store, clock=clock)
+        ctx = RunContext(config, clock, store, notifier, clock.now_ny().date(), command, echo=echo)
+        ctx.run_id = store.start_run(
+            command=command, mode=config.mode, trade_date=ctx.trade_date, at=clock.now(), argv=list(sys.argv)
+        )
+        yield ctx
+    finally:
+        store.close()
