@@ -156,6 +156,11 @@ class SimGateway:
         self._loop.call_soon_threadsafe(run)
         return fut.result(timeout)
 
+    def set_clock(self, clock: Clock) -> None:
+        """Switch the running simulator (and `self.clock`, hence `env()`) to another clock, e.g. faster."""
+        self.call(lambda s: s.set_clock(clock))
+        self.clock = clock
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._loop is not None and self._stop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)

@@ -224,13 +224,21 @@ class SimServer:
         return max(0.02, min(0.25, self.clock.real_seconds(1.0)))
 
     async def _run_ticker(self) -> None:
-        period = self.tick_period()
         while True:
             try:
                 await self.tick(self.clock.now())
             except Exception:  # a bug in one tick must not kill the gateway; it is logged loudly
                 log.exception("simulator tick failed")
-            await asyncio.sleep(period)
+            await asyncio.sleep(self.tick_period())  # re-read: set_clock may change the speed
+
+    def set_clock(self, clock: Clock) -> None:
+        """Continue on another clock (e.g. the same virtual instant at a higher speed).
+
+        Virtual time must not go backwards: the engine has already evaluated the seconds up to now.
+        """
+        if clock.now() < self.clock.now() - timedelta(seconds=1):
+            raise ValueError("the new clock reads earlier than the simulator's current virtual time")
+        self.clock = clock
 
     async def tick(self, now: datetime) -> None:
         until = self.faults.refusing(now)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ib_async import Index, LimitOrder, MarketOrder, Option, StopOrder
 
-from icbot.clock import NEW_YORK
+from icbot.clock import NEW_YORK, Clock
 from tests.sim.helpers import SESSION, combo_quote, condor, connect, run, wait_until
 
 IC = (5920, 5940, 6065, 6085)
@@ -103,3 +103,22 @@ def test_simulated_latency_delays_both_directions(sim_gateway_factory):
     assert 0.038 <= rtt < 0.2
     sent = gw.sim.requests("reqCurrentTime")
     assert len(sent) == 3 and all(r.client_id == 1 for r in sent)
+
+
+def test_the_clock_can_be_switched_to_a_faster_one_mid_run(sim_gateway_factory):
+    gw = sim_gateway_factory(speed=60)
+
+    async def go() -> None:
+        ib = await connect(gw.host, gw.port)
+        opt = Option("SPX", SESSION, 5940, "P", "SMART", tradingClass="SPXW")
+        await ib.qualifyContractsAsync(opt)
+        timed = ib.placeOrder(opt, MarketOrder("BUY", 1, goodAfterTime=f"{SESSION} 10:30:00 US/Eastern"))
+        assert await wait_until(lambda: timed.orderStatus.status == "PreSubmitted")
+        gw.set_clock(Clock.virtual(gw.clock.now(), 36_000))  # an hour every 0.1 s
+        assert gw.env()["ICBOT_CLOCK"].endswith("x36000")
+        assert await wait_until(lambda: timed.orderStatus.status == "Filled", timeout=3)
+        ib.disconnect()
+
+    run(go())
+    with pytest.raises(ValueError):
+        gw.set_clock(Clock.virtual(gw.clock.now() - timedelta(hours=1), 1))
