@@ -23,7 +23,7 @@ from ib_async.wrapper import RequestError
 from icbot.broker.band import band_strikes as _band_strikes
 from icbot.broker.convert import bars_from_ib, index_price, quote_from_ticker
 from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable, TransientBrokerError
-from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, Session, log
+from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, SEND_RATE, Session, log
 from icbot.broker.types import ChainSnapshot, QualifiedOption
 
 MAX_LINES = 50
@@ -32,6 +32,7 @@ TRADING_CLASS = "SPXW"
 INDEX_EXCHANGE = "CBOE"
 NO_SECURITY = 200  # "No security definition has been found for the request"
 NO_HISTORICAL_DATA = 162
+BULK_QUALIFY = 4  # from this many options on, load the whole expiry in two requests instead
 
 
 @dataclass
@@ -52,6 +53,7 @@ class MarketData(Session):
         self._qualified: dict[tuple[date, str, float], tuple[Contract, QualifiedOption]] = {}
         self.known: dict[int, QualifiedOption] = {}
         self._md_errors: dict[int, tuple[int, str]] = {}
+        self._loaded: set[date] = set()
         self.trimmed: list[float] = []
 
     # -- errors -------------------------------------------------------------------------------------
@@ -147,7 +149,17 @@ class MarketData(Session):
 
     # -- chain --------------------------------------------------------------------------------------
     async def list_strikes(self, session_date: date) -> list[float]:
-        """SPXW strikes IB lists for that expiry (reqSecDefOptParams); [] if the expiry is not listed."""
+        """SPXW strikes IB lists for that expiry (put or call); [] if the expiry is not listed.
+
+        Asks for the contract details of the whole expiry, one request per right (strike left blank), which
+        also learns every conId: streaming the chain afterwards needs no further qualification requests,
+        and those would cost real seconds under ib_async's 45 messages/s throttle right before 09:32.
+        """
+        await self._load_expiry(session_date)
+        return sorted({k for (d, _, k) in self._qualified if d == session_date})
+
+    async def strikes_from_secdef(self, session_date: date) -> list[float]:
+        """SPXW strikes from reqSecDefOptParams: the union over expiries, so possibly not all listed today."""
         spx = await self._index(SYMBOL)
         chains = await self.request(
             lambda: self.ib.reqSecDefOptParamsAsync(SYMBOL, "", "IND", spx.conId), "SPX option chain"
@@ -159,10 +171,53 @@ class MarketData(Session):
                 strikes.update(float(k) for k in chain.strikes)
         return sorted(strikes)
 
+    async def _load_expiry(self, session_date: date) -> None:
+        if session_date in self._loaded:
+            return
+        expiry = session_date.strftime("%Y%m%d")
+        self.ensure_connected()
+        try:
+            futures = [self.ib.reqContractDetailsAsync(self._option(session_date, r, 0.0)) for r in ("P", "C")]
+        except ConnectionError as exc:
+            raise GatewayUnavailable(f"SPXW {expiry} chain: connection to {self.where} lost ({exc})") from None
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(*futures, return_exceptions=True), max(self.real(self.timeout), 3.0)
+            )
+        except TimeoutError:
+            self.ensure_connected()
+            raise TransientBrokerError(f"SPXW {expiry} chain: no answer from {self.where}") from None
+        for right, res in zip(("P", "C"), results, strict=True):
+            if isinstance(res, RequestError):
+                if res.code == NO_SECURITY:
+                    continue
+                raise self.map_request_error(res.code, res.message, f"SPXW {expiry} {right} chain")
+            if isinstance(res, ConnectionError):
+                raise GatewayUnavailable(f"SPXW {expiry} chain: connection to {self.where} lost") from None
+            if isinstance(res, BaseException):
+                raise res
+            for d in res:
+                c = d.contract
+                if c is None or not c.conId or (c.right or "")[:1].upper() != right:
+                    continue
+                if c.tradingClass not in (TRADING_CLASS, "") or not (c.lastTradeDateOrContractMonth or "").startswith(
+                    expiry
+                ):
+                    continue
+                self._remember(session_date, right, float(c.strike), c)
+        self._loaded.add(session_date)
+
+    def _remember(self, session_date: date, right: str, strike: float, contract: Contract) -> QualifiedOption:
+        contract.exchange = "SMART"
+        q = QualifiedOption(int(contract.conId), contract.localSymbol or "", right, strike)
+        self._qualified[(session_date, right, strike)] = (contract, q)
+        self.known[q.con_id] = q
+        return q
+
     def band_strikes(
         self, spx: float, listed: Sequence[float], *, vol: float | None, max_lines: int = 48, **kwargs: Any
     ) -> list[float]:
-        """See `icbot.broker.band.band_strikes` (pure; both rights are streamed, so two lines per strike)."""
+        """See `icbot.broker.band.band_strikes` (pure). One line per strike, matching stream_chain's "otm"."""
         return _band_strikes(spx, listed, vol=vol, max_lines=max_lines, **kwargs)
 
     def _option(self, session_date: date, right: str, strike: float) -> Option:
@@ -191,13 +246,20 @@ class MarketData(Session):
                 todo.append((right, float(strike)))
         if not todo:
             return out
+        if session_date not in self._loaded and len(todo) >= BULK_QUALIFY:
+            await self._load_expiry(session_date)
+            return {
+                key: self._qualified[(session_date, *key)] for key in pairs if (session_date, *key) in self._qualified
+            }
+        if session_date in self._loaded:
+            return out  # the whole expiry is known: what is not cached is not listed
         self.ensure_connected()
         try:
             futures = [self.ib.reqContractDetailsAsync(self._option(session_date, r, k)) for r, k in todo]
         except ConnectionError as exc:
             raise GatewayUnavailable(f"qualifying options: connection to {self.where} lost ({exc})") from None
-        # ib_async throttles to 45 requests/s in real time, whatever the clock: allow for it.
-        real_timeout = max(self.real(self.timeout), 1.0 + len(todo) / 40.0)
+        # ib_async throttles requests in real time, whatever the clock: allow for it.
+        real_timeout = max(self.real(self.timeout), 1.0 + len(todo) / SEND_RATE)
         try:
             results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), real_timeout)
         except TimeoutError:
@@ -215,9 +277,7 @@ class MarketData(Session):
             contract = self._pick(res, session_date, right, strike)
             if contract is None:
                 continue
-            q = QualifiedOption(int(contract.conId), contract.localSymbol or "", right, strike)
-            self._qualified[(session_date, right, strike)] = (contract, q)
-            self.known[q.con_id] = q
+            q = self._remember(session_date, right, strike, contract)
             out[(right, strike)] = (contract, q)
         return out
 
@@ -234,7 +294,6 @@ class MarketData(Session):
                 and math.isclose(float(c.strike), strike)
                 and (c.lastTradeDateOrContractMonth or "").startswith(expiry)
             ):
-                c.exchange = "SMART"
                 return c
         return None
 
@@ -246,16 +305,18 @@ class MarketData(Session):
         return got[(right, float(strike))][1]
 
     async def stream_chain(
-        self, session_date: date, strikes: Sequence[float], *, rights: str = "both", settle: float = 3.0
+        self, session_date: date, strikes: Sequence[float], *, rights: str = "otm", settle: float = 3.0
     ) -> None:
         """Stream `strikes` of that expiry (model greeks included), within the line budget.
 
-        rights="both" streams put and call of every strike; rights="otm" only puts below SPX and calls above
-        it (what strike selection and the wings use), so the same budget covers twice the range — pair it
-        with band_strikes(..., lines_per_strike=1). Lines no longer wanted are cancelled first. Strikes
-        beyond the budget are dropped furthest from SPX first (listed in `self.trimmed`). Returns once every
-        new line has ticked or `settle` virtual seconds passed; raises MarketDataUnavailable or
-        CompetingSession when IB says the data will not come.
+        rights="otm" (default) streams the put of strikes below SPX and the call of strikes above it — all
+        strike selection and the wings ever use — so the 50-line budget covers twice the range;
+        rights="both" streams put and call of every strike (pair it with band_strikes(...,
+        lines_per_strike=2)). Lines no longer wanted are cancelled first. Strikes beyond the budget are
+        dropped furthest from SPX first (listed in `self.trimmed`). Returns once every new line has ticked
+        or `settle` virtual seconds passed (at least the real time ib_async's 45 msg/s throttle needs to
+        send the requests); raises MarketDataUnavailable or CompetingSession when IB says the data will
+        not come.
         """
         if rights not in ("both", "otm"):
             raise ValueError(f"rights must be 'both' or 'otm', not {rights!r}")
@@ -302,7 +363,7 @@ class MarketData(Session):
         await self.wait_until(
             lambda: self._md_failed(con_ids) or all(line.ticker.time is not None for line in new),
             settle,
-            floor=REAL_FLOOR if new else 0.0,
+            floor=(REAL_FLOOR + len(missing) / SEND_RATE) if new else 0.0,
         )
         self._raise_md(con_ids, "option chain")
 

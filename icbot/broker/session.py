@@ -35,6 +35,9 @@ log = logging.getLogger("icbot.broker")
 T = TypeVar("T")
 
 REAL_FLOOR = 0.5  # real seconds every round trip may take, whatever the clock speed
+MAX_REQUESTS = 40  # messages per REQUESTS_INTERVAL real seconds (IB allows 50 per second)
+REQUESTS_INTERVAL: Any = 1.2  # ib_async declares it int; it is used as float seconds
+SEND_RATE = MAX_REQUESTS / REQUESTS_INTERVAL  # sustained messages per real second
 MARKET_DATA_CODES = frozenset({354, 10089, 10167, 10168})
 COMPETING_CODE = 10197
 PACING_CODES = frozenset({100, 420})
@@ -67,6 +70,10 @@ class Session:
 
     def __init__(self, ib: IB, *, clock: Clock, account: str, mode: str, host: str, port: int, timeout: float) -> None:
         self.ib = ib
+        # IB counts 50 messages/s at its end; ib_async's own 45 per 1 s lets two bursts land inside one second
+        # when the first is delayed on the way. 40 per 1.2 s keeps a margin for that jitter.
+        ib.client.MaxRequests = MAX_REQUESTS
+        ib.client.RequestsInterval = REQUESTS_INTERVAL
         self.clock = clock
         self.account = account
         self.mode = mode

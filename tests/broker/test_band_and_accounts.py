@@ -39,14 +39,25 @@ def needed(spx: float, listed: list[float], vol: float) -> set[float]:
     return out
 
 
-@pytest.mark.parametrize("vol", [0.10, 0.15, 0.20, 0.30])
+@pytest.mark.parametrize("vol", [0.10, 0.15, 0.20, 0.30, 0.45])
 def test_band_contains_every_candidate_short_and_its_wing_within_48_lines(vol):
     spx = 6003.4
     listed = listed_5pt(spx)
-    band = band_strikes(spx, listed, vol=vol)
-    assert len(band) <= 24 and band == sorted(band) and set(band) <= set(listed)
+    band = band_strikes(spx, listed, vol=vol)  # one line per strike: the gateway streams the OTM right only
+    assert len(band) == 48 and band == sorted(band) and set(band) <= set(listed)
     missing = needed(spx, listed, vol) - set(band)
     assert not missing, f"vol {vol}: band {band[0]}..{band[-1]} misses {sorted(missing)}"
+    if vol <= 0.3:  # skew: a put volatility 30 % above the guess still finds its shorts and wings
+        skewed = {k for k in needed(spx, listed, vol * 1.3) if k < spx}
+        assert skewed <= set(band), f"vol {vol}: skewed puts missing {sorted(skewed - set(band))}"
+
+
+@pytest.mark.parametrize("vol", [0.10, 0.20])
+def test_band_with_both_rights_per_strike_still_covers_a_normal_day(vol):
+    spx = 6003.4
+    listed = listed_5pt(spx)
+    band = band_strikes(spx, listed, vol=vol, lines_per_strike=2)
+    assert len(band) == 24 and not needed(spx, listed, vol) - set(band)
 
 
 def test_band_leaves_out_the_money_middle_it_does_not_need():
@@ -66,18 +77,24 @@ def test_band_widens_with_volatility_and_has_a_default():
 
 def test_band_budget_edge_cases():
     assert band_strikes(6000.0, [], vol=0.2) == []
-    assert band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=1) == []
-    assert len(band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=49)) == 24
-    assert len(band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=24, lines_per_strike=1)) == 24
+    assert band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=0) == []
+    assert band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=1, lines_per_strike=2) == []
+    assert len(band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=49, lines_per_strike=2)) == 24
+    assert len(band_strikes(6000.0, listed_5pt(6000.0), vol=0.2, max_lines=7)) == 7
     assert band_strikes(6000.0, [5900.0, 6100.0, 5900.0], vol=0.2) == [5900.0, 6100.0]
 
 
 @settings(max_examples=60, deadline=None)
-@given(spx=st.floats(3000.0, 8000.0), vol=st.floats(0.06, 0.6), max_lines=st.integers(0, 60))
-def test_band_is_a_sorted_subset_within_budget(spx, vol, max_lines):
+@given(
+    spx=st.floats(3000.0, 8000.0),
+    vol=st.floats(0.06, 0.6),
+    max_lines=st.integers(0, 60),
+    per=st.sampled_from([1, 2]),
+)
+def test_band_is_a_sorted_subset_within_budget(spx, vol, max_lines, per):
     listed = listed_5pt(spx, 800.0)
-    band = band_strikes(spx, listed, vol=vol, max_lines=max_lines)
-    assert band == sorted(set(band)) and set(band) <= set(listed) and len(band) <= max_lines // 2
+    band = band_strikes(spx, listed, vol=vol, max_lines=max_lines, lines_per_strike=per)
+    assert band == sorted(set(band)) and set(band) <= set(listed) and len(band) <= max_lines // per
 
 
 @pytest.mark.parametrize(
