@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from icbot.sim.conventions import OptionSpec
+from icbot.sim.order_messages import WhatIfState
+from icbot.sim.protocol import UNSET_DOUBLE
 
 MULTIPLIER = 100
 
@@ -120,3 +122,56 @@ def expiry_margin(holdings: Iterable[tuple[OptionSpec, float]]) -> float:
     points = [0.0, *strikes, strikes[-1] * 1.2]
     worst = min(payoff(x) for x in points)
     return max(0.0, -worst)
+
+
+def account_values(ledger: Ledger, margin: float, mark: Callable[[int], float]) -> dict[str, float]:
+    """The account tags IB reports (reqAccountUpdates / reqAccountSummary), derived from cash and positions.
+
+    Initial and maintenance margin are the same expiry-risk figure; available funds and excess liquidity
+    are net liquidation minus it; buying power is four times the available funds, as for a margin account.
+    """
+    mv = ledger.market_value(mark)
+    gross = sum(abs(p.qty * mark(c) * MULTIPLIER) for c, p in ledger.positions.items() if p.qty)
+    net = ledger.cash + mv
+    available = net - margin
+    values = {
+        "NetLiquidation": net,
+        "TotalCashValue": ledger.cash,
+        "SettledCash": ledger.cash,
+        "AccruedCash": 0.0,
+        "BuyingPower": max(0.0, available) * 4.0,
+        "EquityWithLoanValue": net,
+        "PreviousDayEquityWithLoanValue": ledger.params.cash,
+        "GrossPositionValue": gross,
+        "OptionMarketValue": mv,
+        "RegTEquity": net,
+        "RegTMargin": margin,
+        "SMA": max(0.0, available),
+        "Cushion": available / net if net else 0.0,
+        "LookAheadNextChange": 0.0,
+        "HighestSeverity": 0.0,
+        "DayTradesRemaining": -1.0,
+        "Leverage": gross / net if net else 0.0,
+        "UnrealizedPnL": ledger.unrealized(mark),
+        "RealizedPnL": ledger.realized(),
+        "CashBalance": ledger.cash,
+    }
+    for prefix in ("", "Full", "LookAhead"):
+        values[f"{prefix}InitMarginReq"] = margin
+        values[f"{prefix}MaintMarginReq"] = margin
+        values[f"{prefix}AvailableFunds"] = available
+        values[f"{prefix}ExcessLiquidity"] = available
+    return values
+
+
+def what_if_state(
+    margin_before: float, margin_after: float, equity: float, commission: float, currency: str
+) -> WhatIfState:
+    """What IB's whatIf reports: margins before/change/after; equity changes by the commission only."""
+    change = margin_after - margin_before
+    return WhatIfState(
+        margin_before, margin_before, equity,
+        change, change, -commission,
+        margin_after, margin_after, equity - commission,
+        commission, UNSET_DOUBLE, UNSET_DOUBLE, currency, "",
+    )  # fmt: skip

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from icbot.sim import messages as msg
-from icbot.sim.account import AccountParams, Ledger, expiry_margin
+from icbot.sim import order_messages as om
+from icbot.sim.account import AccountParams, Ledger, account_values, expiry_margin, what_if_state
 from icbot.sim.catalog import Catalog
 from icbot.sim.fills import (
     FillParams,
@@ -27,9 +28,9 @@ from icbot.sim.fills import (
     split_leg_prices,
     stop_triggered,
 )
-from icbot.sim.ibtime import format_ib_time, parse_ib_time
+from icbot.sim.ibtime import format_ib_time
 from icbot.sim.market import Market, Quote
-from icbot.sim.orders import DONE, Rejection, SimOrder, validate_order
+from icbot.sim.orders import DONE, ExecRecord, Rejection, SimOrder, validate_order
 from icbot.sim.requests import OrderReq
 
 
@@ -49,49 +50,6 @@ class Out:
     client_id: int | None
     fields: list[object]
     kind: str = "client"  # client | positions | account
-
-
-@dataclass(slots=True)
-class ExecRecord:
-    exec_id: str
-    order: SimOrder
-    contract: msg.ContractInfo
-    time: datetime
-    side: str
-    shares: float
-    price: float
-    cum_qty: float
-    avg_price: float
-    commission: float | None  # None for the BAG-level execution (IB reports commission per leg)
-    realized: float | None
-    account: str
-
-    def fields(self, req_id: int, server_version: int) -> list[object]:
-        o = self.order
-        return msg.exec_details(
-            req_id,
-            o.order_id,
-            self.contract,
-            self.exec_id,
-            format_ib_time(self.time),
-            self.account,
-            "CBOE" if self.contract.sec_type == "OPT" else self.contract.exchange,
-            self.side,
-            self.shares,
-            self.price,
-            o.perm_id,
-            o.client_id,
-            self.cum_qty,
-            self.avg_price,
-            o.req.order_ref,
-            2,  # lastLiquidity: removed
-            server_version,
-        )
-
-    def commission_fields(self, currency: str) -> list[object] | None:
-        if self.commission is None:
-            return None
-        return msg.commission_report(self.exec_id, self.commission, currency, self.realized)
 
 
 class Engine:
@@ -133,10 +91,10 @@ class Engine:
 
     def _emit_state(self, o: SimOrder, *, open_order: bool = True) -> None:
         if open_order:
-            self._send(o.client_id, msg.open_order(o.view(self.account), self.server_version))
+            self._send(o.client_id, om.open_order(o.view(self.account), self.server_version))
         self._send(
             o.client_id,
-            msg.order_status(
+            om.order_status(
                 o.order_id,
                 o.status,
                 o.filled,
@@ -477,36 +435,23 @@ class Engine:
     def _what_if(
         self, client_id: int, req: OrderReq, info: msg.ContractInfo, legs: list[tuple[int, int]], now: datetime
     ) -> None:
+        """IB's whatIf: one openOrder with numeric margin fields, no orderStatus, no order kept."""
         sign = 1 if req.action == "BUY" else -1
         before = self._holdings()
         after = dict(before)
         for con_id, ratio in legs:
             after[con_id] = after.get(con_id, 0.0) + ratio * sign * req.total_qty
-        m_before = self._margin(before)
-        m_after = self._margin(after)
-        values = self.account_values(now)
-        elv = values["EquityWithLoanValue"]
         contracts = sum(abs(r) for _, r in legs) * req.total_qty
-        commission = self.ledger.commission(contracts)
-        state = msg.WhatIfState(
-            m_before,
-            m_before,
-            elv,
-            m_after - m_before,
-            m_after - m_before,
-            -commission,
-            m_after,
-            m_after,
-            elv - commission,
-            commission,
-            msg.U,
-            msg.U,
+        state = what_if_state(
+            self._margin(before),
+            self._margin(after),
+            self.account_values(now)["EquityWithLoanValue"],
+            self.ledger.commission(contracts),
             self.params.account.currency,
-            "",
         )
         temp = SimOrder(req.order_id, client_id, 0, req, info, legs, placed_at=now)
         temp.status = "PreSubmitted"
-        self._send(client_id, msg.open_order(temp.view(self.account), self.server_version, what_if=state))
+        self._send(client_id, om.open_order(temp.view(self.account), self.server_version, what_if=state))
 
     def _holdings(self) -> dict[int, float]:
         return {c: p.qty for c, p in self.ledger.positions.items() if p.qty}
@@ -516,51 +461,14 @@ class Engine:
         return expiry_margin(specs)
 
     def mark(self, con_id: int, now: datetime) -> float:
+        """Mid before the close; the settlement value (intrinsic at the closing level) from the close on."""
         if now >= self.market.close_time() and con_id in self.catalog.options:
             return self.market.settlement(con_id)
         return self.market.quote(con_id, now).mid
 
     def account_values(self, now: datetime) -> dict[str, float]:
-        led = self.ledger
-        mv = led.market_value(lambda c: self.mark(c, now))
-        gross = sum(abs(p.qty * self.mark(c, now) * 100) for c, p in led.positions.items() if p.qty)
-        net = led.cash + mv
         margin = self._margin(self._holdings())
-        available = net - margin
-        return {
-            "NetLiquidation": net,
-            "TotalCashValue": led.cash,
-            "SettledCash": led.cash,
-            "AccruedCash": 0.0,
-            "BuyingPower": max(0.0, available) * 4.0,
-            "EquityWithLoanValue": net,
-            "PreviousDayEquityWithLoanValue": self.params.account.cash,
-            "GrossPositionValue": gross,
-            "OptionMarketValue": mv,
-            "RegTEquity": net,
-            "RegTMargin": margin,
-            "SMA": max(0.0, available),
-            "InitMarginReq": margin,
-            "MaintMarginReq": margin,
-            "AvailableFunds": available,
-            "ExcessLiquidity": available,
-            "Cushion": available / net if net else 0.0,
-            "FullInitMarginReq": margin,
-            "FullMaintMarginReq": margin,
-            "FullAvailableFunds": available,
-            "FullExcessLiquidity": available,
-            "LookAheadInitMarginReq": margin,
-            "LookAheadMaintMarginReq": margin,
-            "LookAheadAvailableFunds": available,
-            "LookAheadExcessLiquidity": available,
-            "LookAheadNextChange": 0.0,
-            "HighestSeverity": 0.0,
-            "DayTradesRemaining": -1.0,
-            "Leverage": gross / net if net else 0.0,
-            "UnrealizedPnL": led.unrealized(lambda c: self.mark(c, now)),
-            "RealizedPnL": led.realized(),
-            "CashBalance": led.cash,
-        }
+        return account_values(self.ledger, margin, lambda c: self.mark(c, now))
 
     # -- queries ----------------------------------------------------------------------------------------
     def open_orders(self, client_id: int | None = None) -> list[SimOrder]:
@@ -573,15 +481,8 @@ class Engine:
     def order_by_ref(self, order_ref: str) -> list[SimOrder]:
         return [o for o in self.orders.values() if o.req.order_ref == order_ref]
 
-    def view(self, o: SimOrder) -> msg.OrderView:
+    def view(self, o: SimOrder) -> om.OrderView:
         v = o.view(self.account)
         if o.done_at is not None:
             v.completed_time = format_ib_time(o.done_at)
         return v
-
-
-def parse_exec_filter_time(text: str) -> datetime | None:
-    try:
-        return parse_ib_time(text)
-    except ValueError:
-        return None

@@ -18,9 +18,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from icbot.clock import ENV_VAR, NEW_YORK, Clock, ny_datetime
-from icbot.sim.engine import ExecRecord
 from icbot.sim.faults import Fault
-from icbot.sim.orders import SimOrder
+from icbot.sim.orders import ExecRecord, SimOrder
 from icbot.sim.server import RequestRecord, SimConfig, SimServer, Stats
 
 T = TypeVar("T")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from icbot.sim import marketdata as md
 from icbot.sim import messages as msg
+from icbot.sim import order_messages as om
 from icbot.sim.ibtime import format_ib_time, parse_bar_size, parse_duration, parse_ib_time
 from icbot.sim.market import Market, MarketDataError
 from icbot.sim.requests import (
@@ -227,9 +228,9 @@ def req_global_cancel(server: SimServer, conn: Connection, fields: list[str], no
 def _send_open_orders(server: SimServer, conn: Connection, client_id: int | None) -> None:
     engine = server.engine
     for o in engine.open_orders(client_id):
-        conn.send(msg.open_order(engine.view(o), conn.version))
+        conn.send(om.open_order(engine.view(o), conn.version))
         conn.send(
-            msg.order_status(
+            om.order_status(
                 o.order_id,
                 o.status,
                 o.filled,
@@ -241,7 +242,7 @@ def _send_open_orders(server: SimServer, conn: Connection, client_id: int | None
                 o.client_id,
             )
         )
-    conn.send(msg.open_order_end())
+    conn.send(om.open_order_end())
 
 
 def req_open_orders(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
@@ -263,8 +264,8 @@ def req_auto_open_orders(server: SimServer, conn: Connection, fields: list[str],
 def req_completed_orders(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
     engine = server.engine
     for o in engine.completed_orders():
-        conn.send(msg.completed_order(engine.view(o), conn.version))
-    conn.send(msg.completed_orders_end())
+        conn.send(om.completed_order(engine.view(o), conn.version))
+    conn.send(om.completed_orders_end())
 
 
 def req_executions(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
@@ -293,7 +294,7 @@ def req_executions(server: SimServer, conn: Connection, fields: list[str], now: 
         report = rec.commission_fields(currency)
         if report is not None:
             conn.send(report)
-    conn.send(msg.exec_details_end(f.req_id))
+    conn.send(om.exec_details_end(f.req_id))
 
 
 def req_ids(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:

@@ -13,9 +13,10 @@ from typing import NamedTuple
 
 from icbot.clock import NEW_YORK
 from icbot.sim import messages as msg
+from icbot.sim import order_messages as om
 from icbot.sim.catalog import Catalog
 from icbot.sim.conventions import option_tick
-from icbot.sim.ibtime import ZONE_NAME, parse_ib_time
+from icbot.sim.ibtime import ZONE_NAME, format_ib_time, parse_ib_time
 from icbot.sim.market import Market
 from icbot.sim.requests import OrderReq
 
@@ -118,9 +119,9 @@ class SimOrder:
             f"Warning: your order will not be placed at the exchange until\n{when} {ZONE_NAME}"
         )
 
-    def view(self, account: str) -> msg.OrderView:
+    def view(self, account: str) -> om.OrderView:
         r = self.req
-        return msg.OrderView(
+        return om.OrderView(
             order_id=self.order_id,
             client_id=self.client_id,
             perm_id=self.perm_id,
@@ -215,3 +216,48 @@ def validate_order(
     if now >= market.close_time():
         return rejected("The contract has expired: the 0DTE series stopped trading at the close")
     return info, legs
+
+
+@dataclass(slots=True)
+class ExecRecord:
+    """One execution as IB reports it: the BAG-level one (no commission) or a leg's (with its commission)."""
+
+    exec_id: str
+    order: SimOrder
+    contract: msg.ContractInfo
+    time: datetime
+    side: str
+    shares: float
+    price: float
+    cum_qty: float
+    avg_price: float
+    commission: float | None  # None for the BAG-level execution (IB reports commission per leg)
+    realized: float | None
+    account: str
+
+    def fields(self, req_id: int, server_version: int) -> list[object]:
+        o = self.order
+        return om.exec_details(
+            req_id,
+            o.order_id,
+            self.contract,
+            self.exec_id,
+            format_ib_time(self.time),
+            self.account,
+            "CBOE" if self.contract.sec_type == "OPT" else self.contract.exchange,
+            self.side,
+            self.shares,
+            self.price,
+            o.perm_id,
+            o.client_id,
+            self.cum_qty,
+            self.avg_price,
+            o.req.order_ref,
+            2,  # lastLiquidity: removed
+            server_version,
+        )
+
+    def commission_fields(self, currency: str) -> list[object] | None:
+        if self.commission is None:
+            return None
+        return om.commission_report(self.exec_id, self.commission, currency, self.realized)

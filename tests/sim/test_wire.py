@@ -17,6 +17,7 @@ from ibapi.decoder import Decoder as ApiDecoder
 from ibapi.wrapper import EWrapper
 
 from icbot.sim import messages as msg
+from icbot.sim import order_messages as om
 from icbot.sim.catalog import Catalog
 from icbot.sim.market import Market
 from icbot.sim.protocol import encode_fields
@@ -99,7 +100,7 @@ def _bag(catalog: Catalog) -> msg.ContractInfo:
     return catalog.bag_info(legs)
 
 
-def _order(contract: msg.ContractInfo, **kw: Any) -> msg.OrderView:
+def _order(contract: msg.ContractInfo, **kw: Any) -> om.OrderView:
     base = dict(
         order_id=12,
         client_id=31,
@@ -125,7 +126,7 @@ def _order(contract: msg.ContractInfo, **kw: Any) -> msg.OrderView:
         status="PreSubmitted",
     )
     base.update(kw)
-    return msg.OrderView(**base)  # type: ignore[arg-type]
+    return om.OrderView(**base)  # type: ignore[arg-type]
 
 
 def test_session_and_error_messages_decode_exactly():
@@ -135,10 +136,10 @@ def test_session_and_error_messages_decode_exactly():
         msg.error(-1, 2104, "Market data farm connection is OK:usfarm"),
         msg.error(12, 399, "Order Message:\nSELL 1 SPX COMBO\nWarning: your order will not be placed until\nX"),
         msg.current_time(1795000000),
-        msg.open_order_end(),
-        msg.completed_orders_end(),
+        om.open_order_end(),
+        om.completed_orders_end(),
         msg.position_end(),
-        msg.exec_details_end(5),
+        om.exec_details_end(5),
         msg.contract_data_end(3),
         msg.sec_def_opt_params_end(4),
         msg.account_time("09:31"),
@@ -205,8 +206,8 @@ def test_open_order_for_a_bag_with_oca_gat_and_conditions(catalog, what_if):
         conditions=[(3, "a", ["1", "20261124 11:30:00 US/Eastern"])],
         conditions_cancel_order=False,
     )
-    state = msg.WhatIfState(0, 0, 1e5, 2000, 2000, -4.2, 2000, 2000, 1e5 - 4.2, 4.2, msg.U, msg.U) if what_if else None
-    a, w = decode_both(msg.open_order(order, SV, what_if=state))
+    state = om.WhatIfState(0, 0, 1e5, 2000, 2000, -4.2, 2000, 2000, 1e5 - 4.2, 4.2, msg.U, msg.U) if what_if else None
+    a, w = decode_both(om.open_order(order, SV, what_if=state))
     name, (order_id, contract, o, st) = a[0]
     assert name == "openOrder" and order_id == 12
     assert contract.secType == "BAG" and len(contract.comboLegs) == 4 and contract.comboLegs[1].action == "SELL"
@@ -226,22 +227,22 @@ def test_open_order_for_a_single_option_at_177_and_176(catalog):
     order = _order(catalog.option_info(spec), order_type="LMT", lmt_price=4.7, aux_price=None, oca_group="")
     for version in (177, 176):
         a = AsyncRecorder()
-        AsyncDecoder(a, version).interpret(wire_fields(msg.open_order(order, version)))
+        AsyncDecoder(a, version).interpret(wire_fields(om.open_order(order, version)))
         assert a.calls[0][1][2].lmtPrice == 4.7
         done = replace(order, status="Filled", filled=2.0, completed_status="Filled")
-        AsyncDecoder(a, version).interpret(wire_fields(msg.completed_order(done, version)))
+        AsyncDecoder(a, version).interpret(wire_fields(om.completed_order(done, version)))
         assert a.calls[-1][0] == "completedOrder" and a.calls[-1][1][2].status == "Filled"
 
 
 def test_completed_order_and_order_status(catalog):
     order = _order(_bag(catalog), status="Filled", filled=2.0, completed_time="20261124 10:01:02 US/Eastern")
     order.completed_status = "Filled"
-    a, w = decode_both(msg.completed_order(order))
+    a, w = decode_both(om.completed_order(order))
     _, (contract, o, st) = a[0]
     assert contract.secType == "BAG" and o.orderRef == "icbot:2026-11-24:paper:stop" and st.status == "Filled"
     assert st.completedStatus == "Filled" and o.filledQuantity == 2.0
     assert w[0][0] == "completedOrder"
-    a, w = decode_both(msg.order_status(12, "Filled", 2, 0, -4.85, 1234567890, 0, -4.85, 31))
+    a, w = decode_both(om.order_status(12, "Filled", 2, 0, -4.85, 1234567890, 0, -4.85, 31))
     assert a[0] == ("orderStatus", (12, "Filled", 2.0, 0.0, -4.85, 1234567890, 0, -4.85, 31, "", 0.0))
     assert w[0][1][1] == "Filled"
 
@@ -251,7 +252,7 @@ def test_executions_commissions_positions_portfolio(catalog):
     assert spec is not None
     info = catalog.option_info(spec)
     for contract, side, price in ((_bag(catalog), "BOT", -4.85), (info, "SLD", 5.6)):
-        fields = msg.exec_details(
+        fields = om.exec_details(
             -1, 12, contract, "0000abcd.00000001.01.01", "20261124 09:32:05 US/Eastern", "DU1234567", "CBOE",
             side, 1, price, 1234567890, 31, 1, price, "icbot:entry", 2,
         )  # fmt: skip
@@ -260,9 +261,9 @@ def test_executions_commissions_positions_portfolio(catalog):
         assert req_id == -1 and ex.side == side and ex.price == price and ex.orderRef == "icbot:entry"
         assert ex.time.tzinfo is not None and c.secType == contract.sec_type
         assert w[0][0] == "execDetails"
-    a, w = decode_both(msg.commission_report("0000abcd.00000001.02.01", 1.05, "USD", None))
+    a, w = decode_both(om.commission_report("0000abcd.00000001.02.01", 1.05, "USD", None))
     assert a[0][1][0].commission == 1.05 and w[0][0] == "commissionAndFeesReport"
-    decode_both(msg.commission_report("0000abcd.00000001.02.01", 1.05, "USD", -120.5))
+    decode_both(om.commission_report("0000abcd.00000001.02.01", 1.05, "USD", -120.5))
     a, w = decode_both(msg.position("DU1234567", info, -1, 558.95))
     assert a[0][1][2:] == (-1.0, 558.95) and w[0][0] == "position"
     a, w = decode_both(msg.update_portfolio(info, -1, 5.5, -550.0, 558.95, 8.95, 0.0, "DU1234567"))
