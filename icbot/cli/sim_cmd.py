@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 import typer
 
@@ -23,37 +23,6 @@ FAULT_OPTION = typer.Option(
     help="Inject a fault, repeatable: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
     "no-greeks=S, no-market-data, competing-session, pacing[=N], restart-at=T; add @HH:MM:SS to schedule.",
 )
-
-
-def _next_session_start(now_ny: datetime) -> tuple[datetime, time | None]:
-    """09:31 of the first XNYS session whose 09:31 is still ahead, and its close if it is an early one."""
-    from icbot.core.schedule import shared_calendar
-
-    cal = shared_calendar()
-    day = now_ny.date()
-    for _ in range(30):
-        key = day.isoformat()
-        if cal.is_session(key):
-            start = datetime.combine(day, time(9, 31), NEW_YORK)
-            if start > now_ny:
-                return start, _early_close(day)
-        day += timedelta(days=1)
-    raise UsageError("no XNYS session in the next 30 days; pass --start")
-
-
-def _early_close(day: date) -> time | None:
-    """The session's close if it is earlier than 16:00 (day after Thanksgiving, Christmas Eve, ...)."""
-    from icbot.core.schedule import shared_calendar
-
-    cal = shared_calendar()
-    key = day.isoformat()
-    try:
-        if not cal.is_session(key):
-            return None
-        close = cal.session_close(key).to_pydatetime().astimezone(NEW_YORK).time()
-    except Exception:  # outside the bundled calendar's range: assume a regular day
-        return None
-    return close if close < time(16, 0) else None
 
 
 def _parse_start(text: str) -> datetime:
@@ -81,6 +50,7 @@ def sim(
     from icbot.sim.faults import FaultSpecError, parse_fault
     from icbot.sim.market import MarketParams
     from icbot.sim.server import SimConfig
+    from icbot.sim.sessions import early_close, next_session_start
 
     if speed < 0:
         raise UsageError("--speed must be >= 0")
@@ -91,10 +61,12 @@ def sim(
         if not env_clock.is_real:
             clock = env_clock  # join a clock another process already set up
         else:
-            begin, _ = _next_session_start(env_clock.now_ny())
+            begin = next_session_start(env_clock.now_ny())
+            if begin is None:
+                raise UsageError("no XNYS session in the next 30 days; pass --start")
             clock = Clock.virtual(begin, speed)
     session_date = clock.now_ny().date()
-    close = _early_close(session_date)
+    close = early_close(session_date)
     try:
         faults = [parse_fault(f, session_date) for f in fault or []]
     except FaultSpecError as exc:

@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 
 from icbot.clock import ENV_VAR, NEW_YORK, Clock, ny_datetime
 from icbot.sim.faults import Fault
+from icbot.sim.market import MarketParams
 from icbot.sim.orders import ExecRecord, SimOrder
 from icbot.sim.server import RequestRecord, SimConfig, SimServer, Stats
+from icbot.sim.sessions import early_close
 
 T = TypeVar("T")
 DEFAULT_START = "2026-11-24"
@@ -181,10 +183,15 @@ def start_sim(
 ) -> SimGateway:
     """Start a simulator on an ephemeral loopback port; `start` is New York time unless it has an offset.
 
-    Extra keyword arguments are SimConfig fields (seed, account, cash, latency_ms, fill, market, ...).
+    Extra keyword arguments are SimConfig fields (seed, account, cash, latency_ms, fill, market, ...). Without
+    `market`, an early-close day (per the XNYS calendar) closes the 0DTE series at that day's close.
     """
     begin = datetime.fromisoformat(start)
     if begin.tzinfo is None:
         begin = begin.replace(tzinfo=NEW_YORK)
+    if "market" not in config:  # follow the XNYS calendar's early closes unless told otherwise
+        close = early_close(begin.astimezone(NEW_YORK).date())
+        if close is not None:
+            config["market"] = MarketParams(seed=config.get("seed", 7), close_time=close)
     cfg = SimConfig(faults=list(faults), **config)
     return SimGateway(Clock.virtual(begin, speed), cfg).start()

@@ -122,3 +122,11 @@ def test_the_clock_can_be_switched_to_a_faster_one_mid_run(sim_gateway_factory):
     run(go())
     with pytest.raises(ValueError):
         gw.set_clock(Clock.virtual(gw.clock.now() - timedelta(hours=1), 1))
+
+
+def test_an_early_close_day_closes_the_series_at_1300(sim_gateway_factory):
+    gw = sim_gateway_factory(start="2026-11-27T09:31:00")  # the day after Thanksgiving
+    close = gw.sim.call(lambda s: s.market.close_time())
+    assert close.astimezone(NEW_YORK).strftime("%H:%M") == "13:00"
+    regular = sim_gateway_factory(start="2026-11-24T09:31:00")
+    assert regular.sim.call(lambda s: s.market.close_time()).astimezone(NEW_YORK).strftime("%H:%M") == "16:00"
