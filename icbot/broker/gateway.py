@@ -53,8 +53,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def _connect_once(host: str, port: int, client_id: int, account: str, clock: Clock, timeout: float) -> IB:
-    """One connection attempt: the socket, the API handshake and ib_async's startup sync."""
+async def _connect_once(host: str, port: int, client_id: int, clock: Clock, timeout: float) -> IB:
+    """One connection attempt: the socket, the API handshake and ib_async's startup sync.
+
+    The configured account is not passed to ib_async: if it is wrong, ib_async would subscribe to its updates
+    and wait out a timeout for an answer that never comes, before `choose_account` could say what is wrong.
+    """
     ib = IB()
     ib.RaiseRequestErrors = True
     failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -71,7 +75,7 @@ async def _connect_once(host: str, port: int, client_id: int, account: str, cloc
     ib.errorEvent += on_error
     real = max(clock.real_seconds(timeout), CONNECT_REAL_FLOOR)
     task = asyncio.ensure_future(
-        ib.connectAsync(host, port, clientId=client_id, timeout=real, account=account, fetchFields=StartupFetchALL)
+        ib.connectAsync(host, port, clientId=client_id, timeout=real, fetchFields=StartupFetchALL)
     )
     try:
         done, _ = await asyncio.wait({task, failed}, timeout=real * 4, return_when=asyncio.FIRST_COMPLETED)
@@ -134,7 +138,7 @@ class Gateway(OrderDesk):
             ):
                 with attempt:
                     attempts += 1
-                    ib = await _connect_once(host, port, client_id, configured, clock, timeout)
+                    ib = await _connect_once(host, port, client_id, clock, timeout)
         except _RETRYABLE as exc:
             by = deadline.astimezone(NEW_YORK).strftime("%H:%M:%S")
             plural = "" if attempts == 1 else "s"

@@ -32,6 +32,7 @@ TRADING_CLASS = "SPXW"
 INDEX_EXCHANGE = "CBOE"
 NO_SECURITY = 200  # "No security definition has been found for the request"
 NO_HISTORICAL_DATA = 162
+DATA_LOST = 1101  # "Connectivity between IB and TWS has been restored - data lost."
 BULK_QUALIFY = 4  # from this many options on, load the whole expiry in two requests instead
 
 
@@ -58,6 +59,10 @@ class MarketData(Session):
 
     # -- errors -------------------------------------------------------------------------------------
     def on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
+        if code == DATA_LOST:
+            # "Connectivity restored - data lost": IB dropped the subscriptions; ask for them again (not from
+            # inside ib_async's event dispatch, hence call_soon).
+            asyncio.get_running_loop().call_soon(self._resubscribe)
         if code in MARKET_DATA_CODES or code == COMPETING_CODE:
             con_id = int(getattr(contract, "conId", 0) or 0) if contract is not None else 0
             if con_id or req_id == -1:  # a line of ours, or the whole session; not a line already closed
@@ -90,6 +95,19 @@ class MarketData(Session):
             return self.ib.reqMktData(contract, "", False, False)
         except ConnectionError as exc:
             raise GatewayUnavailable(f"market data: connection to {self.where} lost ({exc})") from None
+
+    def _resubscribe(self) -> None:
+        if self._closed or not self.ib.isConnected():
+            return
+        log.warning("IB reports market data lost (1101): re-requesting %d lines", self.lines_in_use)
+        for key, line in list(self._lines.items()):
+            self._close_line(line.contract)
+            ticker = self.ib.reqMktData(line.contract, "", False, False)
+            self._lines[key] = _Line(line.contract, ticker, line.session_date)
+        for symbol, ticker in list(self._index_lines.items()):
+            if ticker.contract is not None:
+                self._close_line(ticker.contract)
+                self._index_lines[symbol] = self.ib.reqMktData(ticker.contract, "", False, False)
 
     def _close_line(self, contract: Contract) -> None:
         try:

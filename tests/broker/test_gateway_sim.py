@@ -6,13 +6,21 @@ against what the Gateway reports, so a Gateway that merely agrees with itself ca
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 from datetime import datetime, timedelta
 
 import pytest
 
-from icbot.broker.errors import CompetingSession, GatewayUnavailable, MarketDataUnavailable, OrderRejected, WrongAccount
+from icbot.broker.errors import (
+    CompetingSession,
+    GatewayUnavailable,
+    MarketDataUnavailable,
+    OrderRejected,
+    UnknownOrder,
+    WrongAccount,
+)
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ComboOrder
 from icbot.clock import NEW_YORK, Clock, ny_datetime
@@ -221,16 +229,49 @@ def test_a_fill_that_beats_the_cancel_is_reported_as_filled(sim_gateway):
     async def go():
         gw = await connect(sim)
         legs = await condor_legs(gw, session_date(sim))
-        state = await gw.place(entry(legs, 5.0))  # paying a debit for a credit spread: marketable at once
-        final = await gw.cancel(state.order_id)
+        resting = await gw.place(entry(legs, -50.0))
+        assert resting.is_working
+        # Re-price to a marketable debit and cancel at once: both are on the wire before any answer, the
+        # gateway fills on the re-price and then refuses the cancel (10148, state Filled).
+        moved, final = await asyncio.gather(gw.modify_limit(resting.order_id, 5.0), gw.cancel(resting.order_id))
+        errors = list(gw.errors.get(resting.order_id, []))
         await gw.close()
-        return final
+        return moved, final, errors
 
-    final = run(go())
+    moved, final, errors = run(go())
     at_sim = sim.sim.order(final.order_id, 31)
     assert at_sim is not None and at_sim.status == "Filled"
-    assert final.status == "Filled" and final.filled == 1 and final.remaining == 0
+    assert len(sim.sim.requests("cancelOrder")) == 1  # the cancel really reached the gateway
+    assert any(code == 10148 for code, _ in errors)
+    assert final.status == "Filled" and final.filled == 1 and final.remaining == 0 and final.is_done
     assert final.avg_fill_price is not None and final.avg_fill_price == pytest.approx(at_sim.avg_price)
+    assert moved.status == "Filled"
+
+
+def test_cancelling_an_order_of_an_earlier_process_and_an_unknown_one(sim_gateway):
+    sim = sim_gateway
+
+    async def first():
+        gw = await connect(sim)
+        state = await gw.place(entry(await condor_legs(gw, session_date(sim)), -50.0))
+        await gw.close()
+        return state.order_id
+
+    async def second(oid: int):
+        gw = await connect(sim)
+        try:
+            final = await gw.cancel(oid)
+            with pytest.raises(UnknownOrder):
+                await gw.cancel(987654)
+            with pytest.raises(UnknownOrder):
+                gw.order_state(987654)
+            return final
+        finally:
+            await gw.close()
+
+    oid = run(first())
+    final = run(second(oid))
+    assert final.status == "Cancelled" and sim.sim.order(oid, 31).status == "Cancelled"
 
 
 def test_rejected_order_raises_with_ibs_code_and_reason(sim_gateway):
