@@ -187,6 +187,8 @@ class SimServer:
     def _end_outage(self) -> None:
         self._outage_until = None
         for conn in self.connections:
+            if conn.client_id is None:  # still in the handshake: nothing was held, nothing to say
+                continue
             held, conn.hold = conn.hold or [], None
             conn.error(
                 -1,
