@@ -144,6 +144,7 @@ class MarketData(Session):
                 floor=REAL_FLOOR,
             )
             self._raise_md([contract.conId], f"{symbol} quote")
+            self.ensure_fresh_data(f"{symbol} quote")
             return index_price(ticker)
         finally:
             if not keep:
@@ -394,6 +395,7 @@ class MarketData(Session):
     def snapshot(self) -> ChainSnapshot:
         """The streamed chain now; SPX from its own line, else the underlying price in the model greeks."""
         self._raise_md([line.contract.conId for line in self._lines.values()], "option chain")
+        self.ensure_fresh_data("option chain")
         quotes = {(r, k): quote_from_ticker(line.ticker, r, k) for (r, k), line in self._lines.items()}
         spx = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
         if spx is None:
@@ -411,7 +413,7 @@ class MarketData(Session):
         con_ids = [line.contract.conId for line in self._lines.values()]
 
         def ready() -> bool:
-            if self._md_failed(con_ids):
+            if self._md_failed(con_ids) or self.connectivity_lost is not None:
                 return True
             snap_p = sum(1 for (r, _), ln in self._lines.items() if r == "P" and _has_delta(ln.ticker))
             snap_c = sum(1 for (r, _), ln in self._lines.items() if r == "C" and _has_delta(ln.ticker))

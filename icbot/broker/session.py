@@ -188,6 +188,14 @@ class Session:
             return order_error(code, text)
         return BrokerError(f"{what}: IB error {code}: {text}")
 
+    def ensure_fresh_data(self, what: str) -> None:
+        """Quotes read during IB's 1100 ("connectivity lost") are stale: refuse them rather than pass them on."""
+        if self.connectivity_lost is not None:
+            raise TransientBrokerError(
+                f"{what}: {self.where} reports its connection to IB is lost (1100: {self.connectivity_lost}); "
+                "quotes are stale until it is restored"
+            )
+
     def ensure_market_data(self, what: str) -> None:
         if self.competing is not None:
             raise CompetingSession(

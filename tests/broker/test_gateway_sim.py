@@ -18,6 +18,7 @@ from icbot.broker.errors import (
     GatewayUnavailable,
     MarketDataUnavailable,
     OrderRejected,
+    TransientBrokerError,
     UnknownOrder,
     WrongAccount,
 )
@@ -433,3 +434,31 @@ def test_a_drop_while_waiting_is_gateway_unavailable_not_a_timeout(sim_gateway):
         return sim.clock.now_ny()
 
     assert run(go()).strftime("%H:%M:%S") < "09:40:00"  # it did not sit out the 600 s
+
+
+def test_gateway_restart_refuses_stale_quotes_then_recovers_with_orders_intact(sim_gateway):
+    sim = sim_gateway
+
+    async def go():
+        gw = await connect(sim)
+        legs = await condor_legs(gw, session_date(sim))
+        state = await gw.place(entry(legs, -50.0))
+        when = (sim.clock.now_ny() + timedelta(seconds=5)).strftime("%H:%M:%S")
+        sim.sim.fault(f"restart=30@{when}")
+        await sim.clock.asleep(10)
+        try:
+            assert gw.connectivity_lost is not None
+            with pytest.raises(TransientBrokerError, match="1100"):
+                await gw.spx_price(timeout=5)
+            with pytest.raises(TransientBrokerError, match="stale"):
+                gw.snapshot()
+            await sim.clock.asleep(40)
+            assert gw.connectivity_lost is None
+            spx = await gw.spx_price(timeout=5)
+            moved = await gw.modify_limit(state.order_id, -45.0)
+            return spx, moved
+        finally:
+            await gw.close()
+
+    spx, moved = run(go())
+    assert spx is not None and moved.is_working and moved.limit_price == -45.0
