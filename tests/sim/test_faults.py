@@ -36,21 +36,28 @@ def test_fault_specs_parse_and_bad_ones_say_what_is_allowed():
 
 
 def test_refuse_until_is_a_real_connection_refusal_then_accepts(sim_gateway_factory):
-    gw = sim_gateway_factory(faults=["refuse-until=09:31:30"])  # 30 virtual s = 0.5 real s at speed 60
+    gw = sim_gateway_factory(faults=["refuse-until=09:32:00"])  # 60 virtual s = 1 real s at speed 60
 
     async def go() -> None:
         with pytest.raises(ConnectionRefusedError):
             await IB().connectAsync(gw.host, gw.port, clientId=1, timeout=2)
-        await asyncio.sleep(0.7)
-        ib = await connect(gw.host, gw.port)
-        assert ib.isConnected()
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            try:
+                ib = await connect(gw.host, gw.port)
+                break
+            except ConnectionRefusedError:
+                continue
+        else:
+            raise AssertionError("the port never opened")
+        assert ib.isConnected() and gw.clock.now_ny().strftime("%H:%M:%S") >= "09:32:00"
         ib.disconnect()
 
     run(go())
 
 
 def test_drop_at_closes_every_connection_once(sim_gateway_factory):
-    gw = sim_gateway_factory(faults=["drop-at=09:31:20"])
+    gw = sim_gateway_factory(faults=["drop-at=09:31:40"])
 
     async def go() -> None:
         ib = await connect(gw.host, gw.port)
@@ -103,7 +110,7 @@ def test_reject_next_sends_201_with_the_reason_once(sim_gateway_factory):
 
 
 def test_no_greeks_for_a_while_then_greeks(sim_gateway_factory):
-    gw = sim_gateway_factory(faults=["no-greeks=30"])
+    gw = sim_gateway_factory(faults=["no-greeks=60"])
 
     async def go() -> None:
         ib = await connect(gw.host, gw.port)
@@ -136,7 +143,7 @@ def test_market_data_not_subscribed_354_or_delayed_10167(sim_gateway_factory):
 
 
 def test_competing_session_10197_stops_streams(sim_gateway_factory):
-    gw = sim_gateway_factory(faults=["competing-session@09:31:20"])
+    gw = sim_gateway_factory(faults=["competing-session@09:31:40"])
 
     async def go() -> None:
         ib = await connect(gw.host, gw.port)
@@ -180,7 +187,7 @@ def test_pacing_is_counted_even_without_the_fault(sim_gateway):
 
 
 def test_gateway_restart_sends_1100_then_1102_and_holds_replies(sim_gateway_factory):
-    gw = sim_gateway_factory(faults=["restart=30@09:31:15"])
+    gw = sim_gateway_factory(faults=["restart=30@09:31:30"])
 
     async def go() -> None:
         ib = await connect(gw.host, gw.port)
