@@ -301,9 +301,15 @@ def test_orders_fills_and_positions_survive_a_reconnect(sim_gateway):
         assert [(t.order.orderRef, t.orderStatus.status) for t in completed] == [("entry", "Filled")]
         nxt = ib2.client.getReqId()
         assert nxt > rest.order.orderId
+        again = ib2.openTrades()[0]  # rebuilt from openOrder: modify it as a restarted bot would
+        again.order.lmtPrice = -0.6
+        ib2.placeOrder(again.contract, again.order)
+        assert await wait_until(lambda: "Modified" in [e.message for e in again.log])
         ib2.disconnect()
 
     run(go())
+    tp = next(o for o in sim_gateway.sim.orders() if o.req.order_ref == "tp")
+    assert tp.req.lmt_price == -0.6 and tp.status == "Submitted"
 
 
 def test_larger_quantity_fills_in_parts(sim_gateway_factory):
