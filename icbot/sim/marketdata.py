@@ -16,6 +16,7 @@ from icbot.sim import messages as msg
 from icbot.sim.market import Greeks, Market, Quote
 
 Fields = list[object]
+Messages = list[Fields]
 
 LIVE = {"bid": 1, "ask": 2, "last": 4, "high": 6, "low": 7, "close": 9, "open": 14, "bid_size": 0, "ask_size": 3}
 DELAYED = {
@@ -48,7 +49,7 @@ class Subscription:
     started: bool = False
 
 
-def _price_ticks(sub: Subscription, q: Quote, names: tuple[str, ...], out: Fields, ids: dict[str, int]) -> None:
+def _price_ticks(sub: Subscription, q: Quote, names: tuple[str, ...], out: Messages, ids: dict[str, int]) -> None:
     for name in names:
         price = getattr(q, name)
         if math.isnan(price):
@@ -72,7 +73,7 @@ def _price_ticks(sub: Subscription, q: Quote, names: tuple[str, ...], out: Field
         sub.sent[key] = (price, size)
 
 
-def _greek_tick(sub: Subscription, tick_type: int, g: Greeks | None, opt_price: float | None, out: Fields) -> None:
+def _greek_tick(sub: Subscription, tick_type: int, g: Greeks | None, opt_price: float | None, out: Messages) -> None:
     if g is None:
         return
     price = g.opt_price if opt_price is None else opt_price
@@ -88,9 +89,9 @@ def _greek_tick(sub: Subscription, tick_type: int, g: Greeks | None, opt_price: 
     )
 
 
-def ticks(sub: Subscription, market: Market, t: datetime, *, greeks_ok: bool) -> Fields:
+def ticks(sub: Subscription, market: Market, t: datetime, *, greeks_ok: bool) -> Messages:
     """The messages that bring this subscriber up to date at `t` (empty if nothing changed)."""
-    out: Fields = []
+    out: Messages = []
     ids = DELAYED if sub.delayed else LIVE
     if sub.kind == "index":
         q = market.index_quote(sub.con_id, t)
@@ -113,7 +114,7 @@ def ticks(sub: Subscription, market: Market, t: datetime, *, greeks_ok: bool) ->
     return out
 
 
-def preamble(sub: Subscription, md_type: int) -> Fields:
+def preamble(sub: Subscription, md_type: int) -> Messages:
     """What TWS sends before the first tick: tickReqParams (81) and marketDataType (58)."""
     return [
         msg.tick_req_params(sub.req_id, sub.min_tick, "c70003" if sub.kind != "index" else "", 3),

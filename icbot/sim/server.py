@@ -280,7 +280,7 @@ class SimServer:
                 for conn in self.conns_of(out.client_id):
                     conn.send(out.fields)
             elif out.kind == "positions":
-                changed.update(int(x) for x in out.fields)  # type: ignore[call-overload]
+                changed.update(x for x in out.fields if isinstance(x, int))
             else:
                 account_dirty = True
         now = self.clock.now()
@@ -358,9 +358,9 @@ class SimServer:
         if not sub.started:
             sub.started = True
             for fields in md.preamble(sub, 3 if sub.delayed else 1):
-                conn.send(fields)  # type: ignore[arg-type]
+                conn.send(fields)
         for fields in md.ticks(sub, self.market, now, greeks_ok=greeks_ok):
-            conn.send(fields)  # type: ignore[arg-type]
+            conn.send(fields)
 
     # -- dispatch -------------------------------------------------------------------------------------
     def dispatch(self, conn: Connection, fields: list[str]) -> None:
