@@ -31,6 +31,10 @@ from icbot.broker.errors import (
 from icbot.clock import Clock, real_monotonic
 
 log = logging.getLogger("icbot.broker")
+# ib_async logs every IB error it sees (e.g. "Error 104 … Can't modify a filled order") although icbot handles
+# them; without a handler Python would print those to the user's terminal. They still reach any handler the
+# application configures (a debug log), through propagation.
+logging.getLogger("ib_async").addHandler(logging.NullHandler())
 
 T = TypeVar("T")
 
