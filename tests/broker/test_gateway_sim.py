@@ -251,7 +251,7 @@ def test_a_fill_that_beats_the_cancel_is_reported_as_filled(sim_gateway):
     assert moved.limit_price == 5.0 and moved.status in ("Submitted", "Filled")  # the re-price was acknowledged
 
 
-def test_cancelling_an_order_of_an_earlier_process_and_an_unknown_one(sim_gateway):
+def test_repricing_and_cancelling_an_order_of_an_earlier_process_and_an_unknown_one(sim_gateway):
     sim = sim_gateway
 
     async def first():
@@ -263,6 +263,9 @@ def test_cancelling_an_order_of_an_earlier_process_and_an_unknown_one(sim_gatewa
     async def second(oid: int):
         gw = await connect(sim)
         try:
+            moved = await gw.modify_limit(oid, -45.0)
+            assert moved.is_working and moved.limit_price == -45.0
+            assert sim.sim.order(oid, 31).req.lmt_price == -45.0
             final = await gw.cancel(oid)
             with pytest.raises(UnknownOrder):
                 await gw.cancel(987654)
