@@ -1,4 +1,4 @@
-"""Market data: the index levels, the listed SPXW strikes and a streamed band of the 0DTE chain.
+"""Market data: the index levels, a streamed band of the 0DTE chain, and historical midpoint bars.
 
 The chain is streamed, not snapshotted, and it is started before 09:32: IB's model greeks arrive
 asynchronously and qualifying plus ticking a chain takes tens of seconds on a real gateway, most of the one
@@ -16,24 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ib_async import Contract, Index, Option, Ticker
-from ib_async.contract import ContractDetails
-from ib_async.wrapper import RequestError
+from ib_async import Contract, Ticker
 
 from icbot.broker.band import band_strikes as _band_strikes
+from icbot.broker.contracts import SYMBOL, Contracts
 from icbot.broker.convert import bars_from_ib, index_price, quote_from_ticker
-from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable, TransientBrokerError
-from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, SEND_RATE, Session, log
-from icbot.broker.types import ChainSnapshot, QualifiedOption
+from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable
+from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, SEND_RATE, log
+from icbot.broker.types import ChainSnapshot
 
 MAX_LINES = 50
-SYMBOL = "SPX"
-TRADING_CLASS = "SPXW"
-INDEX_EXCHANGE = "CBOE"
-NO_SECURITY = 200  # "No security definition has been found for the request"
 NO_HISTORICAL_DATA = 162
 DATA_LOST = 1101  # "Connectivity between IB and TWS has been restored - data lost."
-BULK_QUALIFY = 4  # from this many options on, load the whole expiry in two requests instead
 
 
 @dataclass
@@ -43,18 +37,14 @@ class _Line:
     session_date: date
 
 
-class MarketData(Session):
+class MarketData(Contracts):
     """Index levels, the option chain and historical bars."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._indexes: dict[str, Contract] = {}
         self._index_lines: dict[str, Ticker] = {}
         self._lines: dict[tuple[str, float], _Line] = {}
-        self._qualified: dict[tuple[date, str, float], tuple[Contract, QualifiedOption]] = {}
-        self.known: dict[int, QualifiedOption] = {}
         self._md_errors: dict[int, tuple[int, str]] = {}
-        self._loaded: set[date] = set()
         self.trimmed: list[float] = []
 
     # -- errors -------------------------------------------------------------------------------------
@@ -116,19 +106,6 @@ class MarketData(Session):
             pass
 
     # -- indexes ------------------------------------------------------------------------------------
-    async def _index(self, symbol: str) -> Contract:
-        if symbol in self._indexes:
-            return self._indexes[symbol]
-        wanted = Index(symbol, INDEX_EXCHANGE, "USD")
-        details: list[ContractDetails] = await self.request(
-            lambda: self.ib.reqContractDetailsAsync(wanted), f"{symbol} index contract"
-        )
-        found = [d.contract for d in details if d.contract is not None and d.contract.secType == "IND"]
-        if not found:
-            raise BrokerError(f"the gateway does not know the index {symbol} on {INDEX_EXCHANGE}")
-        self._indexes[symbol] = found[0]
-        return found[0]
-
     async def _index_level(self, symbol: str, *, keep: bool, timeout: float | None) -> float | None:
         self.ensure_market_data(symbol)
         contract = await self._index(symbol)
@@ -167,161 +144,11 @@ class MarketData(Session):
             return None
 
     # -- chain --------------------------------------------------------------------------------------
-    async def list_strikes(self, session_date: date) -> list[float]:
-        """SPXW strikes IB lists for that expiry (put or call); [] if the expiry is not listed.
-
-        Asks for the contract details of the whole expiry, one request per right (strike left blank), which
-        also learns every conId: streaming the chain afterwards needs no further qualification requests,
-        and those would cost real seconds under ib_async's 45 messages/s throttle right before 09:32.
-        """
-        await self._load_expiry(session_date)
-        return sorted({k for (d, _, k) in self._qualified if d == session_date})
-
-    async def strikes_from_secdef(self, session_date: date) -> list[float]:
-        """SPXW strikes from reqSecDefOptParams: the union over expiries, so possibly not all listed today."""
-        spx = await self._index(SYMBOL)
-        chains = await self.request(
-            lambda: self.ib.reqSecDefOptParamsAsync(SYMBOL, "", "IND", spx.conId), "SPX option chain"
-        )
-        expiry = session_date.strftime("%Y%m%d")
-        strikes: set[float] = set()
-        for chain in chains:
-            if chain.tradingClass == TRADING_CLASS and expiry in chain.expirations:
-                strikes.update(float(k) for k in chain.strikes)
-        return sorted(strikes)
-
-    async def _load_expiry(self, session_date: date) -> None:
-        if session_date in self._loaded:
-            return
-        expiry = session_date.strftime("%Y%m%d")
-        self.ensure_connected()
-        try:
-            futures = [self.ib.reqContractDetailsAsync(self._option(session_date, r, 0.0)) for r in ("P", "C")]
-        except ConnectionError as exc:
-            raise GatewayUnavailable(f"SPXW {expiry} chain: connection to {self.where} lost ({exc})") from None
-        try:
-            results = await asyncio.wait_for(
-                asyncio.gather(*futures, return_exceptions=True), max(self.real(self.timeout), 3.0)
-            )
-        except TimeoutError:
-            self.ensure_connected()
-            raise TransientBrokerError(f"SPXW {expiry} chain: no answer from {self.where}") from None
-        for right, res in zip(("P", "C"), results, strict=True):
-            if isinstance(res, RequestError):
-                if res.code == NO_SECURITY:
-                    continue
-                raise self.map_request_error(res.code, res.message, f"SPXW {expiry} {right} chain")
-            if isinstance(res, ConnectionError):
-                raise GatewayUnavailable(f"SPXW {expiry} chain: connection to {self.where} lost") from None
-            if isinstance(res, BaseException):
-                raise res
-            for d in res:
-                c = d.contract
-                if c is None or not c.conId or (c.right or "")[:1].upper() != right:
-                    continue
-                if c.tradingClass not in (TRADING_CLASS, "") or not (c.lastTradeDateOrContractMonth or "").startswith(
-                    expiry
-                ):
-                    continue
-                self._remember(session_date, right, float(c.strike), c)
-        self._loaded.add(session_date)
-
-    def _remember(self, session_date: date, right: str, strike: float, contract: Contract) -> QualifiedOption:
-        contract.exchange = "SMART"
-        q = QualifiedOption(int(contract.conId), contract.localSymbol or "", right, strike)
-        self._qualified[(session_date, right, strike)] = (contract, q)
-        self.known[q.con_id] = q
-        return q
-
     def band_strikes(
         self, spx: float, listed: Sequence[float], *, vol: float | None, max_lines: int = 48, **kwargs: Any
     ) -> list[float]:
         """See `icbot.broker.band.band_strikes` (pure). One line per strike, matching stream_chain's "otm"."""
         return _band_strikes(spx, listed, vol=vol, max_lines=max_lines, **kwargs)
-
-    def _option(self, session_date: date, right: str, strike: float) -> Option:
-        return Option(
-            SYMBOL,
-            session_date.strftime("%Y%m%d"),
-            float(strike),
-            right,
-            "SMART",
-            multiplier="100",
-            currency="USD",
-            tradingClass=TRADING_CLASS,
-        )
-
-    async def _qualify_many(
-        self, session_date: date, pairs: Sequence[tuple[str, float]]
-    ) -> dict[tuple[str, float], tuple[Contract, QualifiedOption]]:
-        """Qualify options in one concurrent batch; strikes IB does not list are left out of the result."""
-        out: dict[tuple[str, float], tuple[Contract, QualifiedOption]] = {}
-        todo = []
-        for right, strike in pairs:
-            cached = self._qualified.get((session_date, right, float(strike)))
-            if cached is not None:
-                out[(right, float(strike))] = cached
-            else:
-                todo.append((right, float(strike)))
-        if not todo:
-            return out
-        if session_date not in self._loaded and len(todo) >= BULK_QUALIFY:
-            await self._load_expiry(session_date)
-            return {
-                key: self._qualified[(session_date, *key)] for key in pairs if (session_date, *key) in self._qualified
-            }
-        if session_date in self._loaded:
-            return out  # the whole expiry is known: what is not cached is not listed
-        self.ensure_connected()
-        try:
-            futures = [self.ib.reqContractDetailsAsync(self._option(session_date, r, k)) for r, k in todo]
-        except ConnectionError as exc:
-            raise GatewayUnavailable(f"qualifying options: connection to {self.where} lost ({exc})") from None
-        # ib_async throttles requests in real time, whatever the clock: allow for it.
-        real_timeout = max(self.real(self.timeout), 1.0 + len(todo) / SEND_RATE)
-        try:
-            results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), real_timeout)
-        except TimeoutError:
-            self.ensure_connected()
-            raise TransientBrokerError(f"qualifying {len(todo)} SPXW options: no answer from {self.where}") from None
-        for (right, strike), res in zip(todo, results, strict=True):
-            if isinstance(res, RequestError):
-                if res.code == NO_SECURITY:
-                    continue
-                raise self.map_request_error(res.code, res.message, f"qualifying SPXW {strike:g}{right}")
-            if isinstance(res, ConnectionError):
-                raise GatewayUnavailable(f"qualifying options: connection to {self.where} lost") from None
-            if isinstance(res, BaseException):
-                raise res
-            contract = self._pick(res, session_date, right, strike)
-            if contract is None:
-                continue
-            q = self._remember(session_date, right, strike, contract)
-            out[(right, strike)] = (contract, q)
-        return out
-
-    @staticmethod
-    def _pick(details: list[ContractDetails], session_date: date, right: str, strike: float) -> Contract | None:
-        expiry = session_date.strftime("%Y%m%d")
-        for d in details:
-            c = d.contract
-            if (
-                c is not None
-                and c.conId
-                and c.tradingClass in (TRADING_CLASS, "")
-                and (c.right or "")[:1].upper() == right
-                and math.isclose(float(c.strike), strike)
-                and (c.lastTradeDateOrContractMonth or "").startswith(expiry)
-            ):
-                return c
-        return None
-
-    async def qualify_option(self, session_date: date, right: str, strike: float) -> QualifiedOption:
-        """conId and OCC symbol of one SPXW option (e.g. a wing outside the streamed band)."""
-        got = await self._qualify_many(session_date, [(right, float(strike))])
-        if (right, float(strike)) not in got:
-            raise BrokerError(f"SPXW {session_date} {strike:g}{right} is not listed at IB")
-        return got[(right, float(strike))][1]
 
     async def stream_chain(
         self, session_date: date, strikes: Sequence[float], *, rights: str = "otm", settle: float = 3.0
@@ -423,12 +250,6 @@ class MarketData(Session):
         return self.snapshot()
 
     # -- history ------------------------------------------------------------------------------------
-    def _contract_for(self, con_id: int) -> Contract | None:
-        for contract, q in self._qualified.values():
-            if q.con_id == con_id:
-                return contract
-        return None
-
     async def mid_bars(
         self, con_id: int, start: datetime, end: datetime
     ) -> list[tuple[datetime, float, float, float, float]]:
