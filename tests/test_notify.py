@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,33 +15,9 @@ from icbot.clock import Clock
 from icbot.errors import ConfigError
 from icbot.notify import ENV_URLS, NO_URLS, Notifier, _urgent_url, parse_url_list, urls_from_config_file
 from icbot.store import Store
+from tests.webhook import Endpoint
 
 CLOCK = Clock.virtual(datetime(2026, 11, 24, 14, 32, tzinfo=UTC), speed=0.0)
-
-
-class Endpoint:
-    """A loopback webhook that records what apprise's json:// plugin posts."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict]] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                size = int(self.headers["Content-Length"])
-                endpoint.received.append((self.path, json.loads(self.rfile.read(size))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def url(self, path: str = "hook") -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
 
 
 @pytest.fixture

@@ -39,10 +39,16 @@ _RETRYABLE = (OSError, TimeoutError, ConnectionError)
 
 
 class GatewayConfig(Protocol):
-    host: str
-    port: int
-    client_id: int
-    account: str
+    """Anything with these read-only attributes (icbot.config's frozen GatewayConfig in practice)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def client_id(self) -> int: ...
+    @property
+    def account(self) -> str: ...
 
 
 def _reason(exc: BaseException) -> str:

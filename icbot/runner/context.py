@@ -7,6 +7,7 @@ whole day on a virtual clock against the simulator.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,6 +34,9 @@ class RunContext:
     echo: Echo = print
     run_id: int | None = None
     phases_seen: list[str] = field(default_factory=list)
+    # Crash-point testing (SPEC §6): ICBOT_CRASH_AT=<phase>[:<status>] makes the process die abruptly right after
+    # journaling that event, exactly as a power cut or `kill -9` would. Only tests set it.
+    crash_at: str | None = None
 
     @property
     def mode(self) -> str:
@@ -62,6 +66,9 @@ class RunContext:
             self.phases_seen.append(phase)
         stamp = at.astimezone(NEW_YORK).strftime("%H:%M:%S")
         self.echo(f"{stamp} ET  {phase:<10} {STATUS_MARK.get(status, status):<4} {message}")
+        if self.crash_at and self.crash_at in (phase, f"{phase}:{status}"):
+            self.echo(f"ICBOT_CRASH_AT={self.crash_at}: dying here on purpose")
+            os._exit(137)
 
     def save_trade(self, **fields: Any) -> dict[str, Any]:
         return self.store.save_trade(self.trade_date, self.mode, self.clock.now(), **fields)

@@ -94,8 +94,7 @@ def run_demo(
         result = DemoResult(day, db_path, code)
         # Re-anchor the shared clock at the current virtual instant, much faster, for the monitoring hours.
         fast = Clock.virtual(gw.clock.now(), MONITOR_SPEED)
-        gw.call(lambda server: setattr(server, "clock", fast))
-        gw.clock = fast
+        gw.set_clock(fast)
         echo("")
         echo(f"$ icbot check   (every {CHECK_EVERY.seconds // 60} virtual minutes, virtual clock ×{MONITOR_SPEED:g})")
         give_up = ny_datetime(day.isoformat(), GIVE_UP_AT)

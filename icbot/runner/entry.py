@@ -60,6 +60,9 @@ async def work_entry(
             continue
         if ctx.now() >= deadline:
             break
+        state = gw.order_state(state.order_id)  # a fill may have arrived since the wait ended
+        if state.filled > 0 or state.status in DEAD:
+            continue
         if rung + 1 < len(ladder):
             rung += 1
             attempts = rung + 1

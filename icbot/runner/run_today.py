@@ -247,8 +247,9 @@ async def _size(ctx: RunContext, gw: Gateway, probe: ComboOrder) -> int:
 
 async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes, listed: list[float]) -> int:
     condor, snap = await _select(ctx, gw, session, listed)
-    put_delta = snap.abs_delta_points("P").get(condor.short_put)
-    call_delta = snap.abs_delta_points("C").get(condor.short_call)
+    put_deltas, call_deltas = snap.abs_delta_points("P"), snap.abs_delta_points("C")
+    put_delta = put_deltas.get(condor.short_put)
+    call_delta = call_deltas.get(condor.short_call)
     quotes = [
         _leg_quote(snap, "P", condor.long_put),
         _leg_quote(snap, "P", condor.short_put),
@@ -267,6 +268,8 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
         mid=combo.mid,
         natural=combo.natural,
         spx=snap.spx,
+        put_deltas={f"{k:g}": round(v, 3) for k, v in sorted(put_deltas.items())},
+        call_deltas={f"{k:g}": round(v, 3) for k, v in sorted(call_deltas.items())},
     )
     ctx.save_trade(
         long_put=condor.long_put,
@@ -398,6 +401,13 @@ async def _after_entry(
 ) -> int:
     state = outcome.state
     ctx.save_trade(ladder_attempts=outcome.attempts, limit_price=state.limit_price)
+    ctx.journal(
+        "order",
+        "ok" if state.filled > 0 else "fail",
+        f"entry {state.status} after {outcome.attempts} rung(s), filled {state.filled:g}/{state.quantity:g}",
+        order_status=state.status,
+        filled=state.filled,
+    )
     if state.filled <= 0:
         if state.status in ("Inactive",) or (state.last_error and not outcome.cancelled_at_deadline):
             raise _no_trade(ctx, "fill", f"entry ended {state.status}: {state.last_error or 'no reason given'}")

@@ -35,7 +35,16 @@ def open_context(
     store = Store.open(config.db_path)
     try:
         notifier = Notifier.from_settings(config.notify.apprise_config, env, store=store, clock=clock)
-        ctx = RunContext(config, clock, store, notifier, clock.now_ny().date(), command, echo=echo)
+        ctx = RunContext(
+            config,
+            clock,
+            store,
+            notifier,
+            clock.now_ny().date(),
+            command,
+            echo=echo,
+            crash_at=env.get("ICBOT_CRASH_AT"),
+        )
         ctx.run_id = store.start_run(
             command=command, mode=config.mode, trade_date=ctx.trade_date, at=clock.now(), argv=list(sys.argv)
         )

@@ -208,6 +208,16 @@ class Engine:
             return
         self._cancel(o, now, "Cancelled by Trader", pending=True)
 
+    def is_working(self, client_id: int, order_id: int) -> bool:
+        o = self.orders.get((client_id, order_id))
+        return o is not None and o.transmitted and o.status not in DONE
+
+    def fill_at_limit(self, client_id: int, order_id: int, now: datetime) -> None:
+        """Trade a working order's remaining quantity at its limit now (the fill-on-cancel fault's race)."""
+        o = self.orders[(client_id, order_id)]
+        price = o.req.lmt_price if o.req.lmt_price is not None else self.quote(o, now).mid
+        self._fill(o, o.remaining, price, now, self.quote(o, now))
+
     def global_cancel(self, now: datetime) -> None:
         self.advance(now)
         for o in self.working_orders():

@@ -13,6 +13,8 @@ Spec strings (the CLI's ``--fault``, repeatable; tests may pass the same strings
 ``competing-session[=SECS]``   10197 "No market data during competing live session"; streams stop
 ``pacing[=N]``                 more than N (default 50) client messages in one real second → error 100,
                                and the excess message is dropped
+``fill-on-cancel``             the next cancelOrder for a working order arrives just after it traded: the order
+                               fills at its limit, and the cancel is answered 10148 (cannot be cancelled, Filled)
 ``restart-at=09:35:00``        a gateway restart: 1100 connectivity lost, then 1102 restored after 30 s
                                (``restart=45@09:35:00`` for another outage length)
 =============================  ===============================================================================
@@ -38,6 +40,7 @@ KINDS = (
     "competing-session",
     "pacing",
     "restart",
+    "fill-on-cancel",
 )
 ALIASES = {"refuse-until": "refuse", "drop-at": "drop", "restart-at": "restart"}
 DEFAULT_RESTART_OUTAGE_S = 30.0
@@ -121,7 +124,8 @@ def parse_fault(spec: str, session_date: date) -> Fault:
     if kind not in KINDS:
         raise FaultSpecError(
             f"unknown fault {name!r}; known: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
-            "no-greeks=SECONDS, no-market-data[=SECONDS], competing-session[=SECONDS], pacing[=N], restart-at=T"
+            "no-greeks=SECONDS, no-market-data[=SECONDS], competing-session[=SECONDS], pacing[=N], restart-at=T, "
+            "fill-on-cancel"
         )
     try:
         if kind == "drop-after-orders":
@@ -137,7 +141,7 @@ def parse_fault(spec: str, session_date: date) -> Fault:
             return Fault(kind, at=at, seconds=float(value) if value else DEFAULT_RESTART_OUTAGE_S)
         if kind == "refuse":
             return Fault(kind, until=parse_when(value, session_date))
-        if kind == "drop":
+        if kind in ("drop", "fill-on-cancel"):
             return Fault(kind, at=at)
         seconds = float(value) if value else None
         if seconds is not None and seconds <= 0:
@@ -193,6 +197,14 @@ class FaultPlan:
                 f.fired = True
                 return f.reason
         return None
+
+    def take_fill_on_cancel(self, now: datetime) -> bool:
+        """True once: the cancel now arriving loses the race against a fill."""
+        for f in self._of("fill-on-cancel"):
+            if not f.fired and f.started(now):
+                f.fired = True
+                return True
+        return False
 
     def greeks_blocked(self, now: datetime) -> bool:
         return any(f.window_active(now) for f in self._of("no-greeks"))

@@ -218,7 +218,10 @@ def place_order(server: SimServer, conn: Connection, fields: list[str], now: dat
 
 def cancel_order(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
     assert conn.client_id is not None
-    server.engine.cancel(conn.client_id, int(fields[2]), now)
+    order_id = int(fields[2])
+    if server.engine.is_working(conn.client_id, order_id) and server.faults.take_fill_on_cancel(now):
+        server.engine.fill_at_limit(conn.client_id, order_id, now)
+    server.engine.cancel(conn.client_id, order_id, now)
 
 
 def req_global_cancel(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:

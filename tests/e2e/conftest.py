@@ -1,0 +1,138 @@
+"""End-to-end harness: the real `icbot` console script in a subprocess, the simulated gateway over a loopback
+socket, a real SQLite journal and real apprise posting to a loopback webhook.
+
+A `Day` bundles one simulated session: its config file, its journal, its alert sink, and `run()` to invoke a
+command exactly as launchd would (plus ICBOT_CLOCK so the process shares the simulator's virtual time).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from icbot.sim.fixture import SimGateway, start_sim
+from icbot.store.repo import Store
+from tests.webhook import Endpoint
+
+ICBOT = str(Path(sys.executable).parent / "icbot")
+
+
+@dataclass
+class Day:
+    tmp: Path
+    sim: SimGateway | None
+    sink: Endpoint
+    session: date
+    mode: str = "paper"
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_path(self) -> Path:
+        return self.tmp / "config.yaml"
+
+    @property
+    def db_path(self) -> Path:
+        return self.tmp / "icbot.db"
+
+    def write_config(self) -> None:
+        cfg: dict[str, Any] = {
+            "mode": self.mode,
+            "gateway": {"host": "127.0.0.1", "port": self.sim.port if self.sim else 9, "client_id": 31},
+            "storage": {"db": str(self.db_path)},
+        }
+        for key, value in self.config_overrides.items():
+            section, _, name = key.partition(".")
+            cfg.setdefault(section, {})[name] = value
+        self.config_path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+
+    def run(
+        self, *args: str, clock: str | None = None, extra_env: dict[str, str] | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")}
+        env["ICBOT_NOTIFY_URLS"] = self.sink.url()
+        if clock is not None:
+            env["ICBOT_CLOCK"] = clock
+        elif self.sim is not None:
+            env.update(self.sim.env())
+        env.update(extra_env or {})
+        return subprocess.run(
+            [ICBOT, *args, "--config", str(self.config_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def store(self) -> Store:
+        return Store.open(self.db_path, readonly=True)
+
+    def read(self, fn: Callable[[Store], Any]) -> Any:
+        store = self.store()
+        try:
+            return fn(store)
+        finally:
+            store.close()
+
+    def trade(self) -> dict[str, Any] | None:
+        return self.read(lambda s: s.trade(self.session, self.mode))
+
+    def events(self) -> list[dict[str, Any]]:
+        return self.read(lambda s: s.events(self.session, self.mode))
+
+    def orders(self) -> list[dict[str, Any]]:
+        return self.read(lambda s: s.orders(self.session, self.mode))
+
+    def phases(self, status: str = "ok") -> list[str]:
+        return [e["phase"] for e in self.events() if e["status"] == status]
+
+    def sim_orders(self) -> list[Any]:
+        assert self.sim is not None
+        return self.sim.sim.orders()
+
+    def alerts_received(self) -> list[dict[str, Any]]:
+        return self.sink.bodies()
+
+
+@pytest.fixture
+def sink() -> Iterator[Endpoint]:
+    ep = Endpoint()
+    yield ep
+    ep.close()
+
+
+@pytest.fixture
+def make_day(tmp_path: Path, sink: Endpoint) -> Iterator[Callable[..., Day]]:
+    """make_day(start="2026-11-24T09:31:00", speed=20, faults=[...], sim=True, mode="paper", **config_overrides)."""
+    sims: list[SimGateway] = []
+
+    def make(
+        start: str = "2026-11-24T09:31:00",
+        speed: float = 20.0,
+        faults: list[str] | None = None,
+        sim: bool = True,
+        mode: str = "paper",
+        sim_config: dict[str, Any] | None = None,
+        **config_overrides: Any,
+    ) -> Day:
+        gw = None
+        if sim:
+            gw = start_sim(start=start, speed=speed, faults=faults or [], **(sim_config or {}))
+            sims.append(gw)
+        overrides = {k.replace("__", "."): v for k, v in config_overrides.items()}
+        day = Day(tmp_path, gw, sink, date.fromisoformat(start[:10]), mode, overrides)
+        day.write_config()
+        return day
+
+    yield make
+    for gw in sims:
+        gw.stop()
