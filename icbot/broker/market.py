@@ -58,6 +58,12 @@ class MarketData(Contracts):
             if con_id or req_id == -1:  # a line of ours, or the whole session; not a line already closed
                 self._md_errors[con_id] = (code, text)
 
+    def _forget_failures(self, con_ids: Iterable[int] = ()) -> None:
+        """A new request gets a fresh answer: forget the session-wide refusals and those of these lines."""
+        self.competing = None
+        for con_id in (0, *con_ids):
+            self._md_errors.pop(con_id, None)
+
     def _md_failed(self, con_ids: Iterable[int]) -> bool:
         return self.competing is not None or any(c in self._md_errors for c in (0, *con_ids))
 
@@ -107,19 +113,27 @@ class MarketData(Contracts):
 
     # -- indexes ------------------------------------------------------------------------------------
     async def _index_level(self, symbol: str, *, keep: bool, timeout: float | None) -> float | None:
-        self.ensure_market_data(symbol)
         contract = await self._index(symbol)
         ticker = self._index_lines.get(symbol)
+        if ticker is not None and (self.competing is not None or self._md_failed([contract.conId])):
+            # the line was refused or killed (354, 10197): ask again rather than read its last, stale value
+            self._index_lines.pop(symbol, None)
+            self._close_line(contract)
+            ticker = None
+        fresh = ticker is None
         if ticker is None:
+            self._forget_failures([contract.conId])
             ticker = self._open_line(contract)
             self._index_lines[symbol] = ticker
+        before = ticker.time if fresh else None
+
+        def ready() -> bool:
+            has_tick = not fresh or (ticker.time is not None and ticker.time != before)
+            return (has_tick and index_price(ticker) is not None) or self._md_failed([contract.conId])
+
         try:
             t = self.timeout if timeout is None else timeout
-            await self.wait_until(
-                lambda: index_price(ticker) is not None or self._md_failed([contract.conId]),
-                t,
-                floor=REAL_FLOOR,
-            )
+            await self.wait_until(ready, t, floor=REAL_FLOOR)
             self._raise_md([contract.conId], f"{symbol} quote")
             self.ensure_fresh_data(f"{symbol} quote")
             return index_price(ticker)
@@ -166,7 +180,14 @@ class MarketData(Contracts):
         """
         if rights not in ("both", "otm"):
             raise ValueError(f"rights must be 'both' or 'otm', not {rights!r}")
-        self.ensure_market_data("option chain")
+        # lines the gateway refused or killed (354, 10197) are asked for again
+        failed_session = self.competing is not None or 0 in self._md_errors
+        for key, line in list(self._lines.items()):
+            if failed_session or line.contract.conId in self._md_errors:
+                self._close_line(line.contract)
+                del self._lines[key]
+                self._forget_failures([line.contract.conId])
+        self._forget_failures()
         wanted = sorted({float(k) for k in strikes})
         centre = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
         if centre is None and wanted:

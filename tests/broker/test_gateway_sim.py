@@ -158,20 +158,28 @@ def test_market_data_not_subscribed_is_a_clear_error_and_vix_is_optional(sim_gat
     run(go())
 
 
-def test_competing_session_is_its_own_error(sim_gateway_factory):
-    sim = sim_gateway_factory(faults=["competing-session"])
+def test_competing_session_is_its_own_error_and_data_comes_back_after_it(sim_gateway_factory):
+    sim = sim_gateway_factory(faults=["competing-session=30"])
 
     async def go():
         gw = await connect(sim)
         try:
+            day = session_date(sim)
+            await gw.list_strikes(day)
             with pytest.raises(CompetingSession, match="10197"):
                 await gw.spx_price()
             with pytest.raises(CompetingSession):
-                await gw.stream_chain(session_date(sim), [5900.0, 6100.0])
+                await gw.stream_chain(day, [5900.0, 6100.0])
+            await sim.clock.asleep(40)  # the other session logs out
+            spx = await gw.spx_price()
+            await gw.stream_chain(day, [5900.0, 6100.0])
+            snap = await gw.wait_for_greeks(min_per_side=1, timeout=30)
+            return spx, snap
         finally:
             await gw.close()
 
-    run(go())
+    spx, snap = run(go())
+    assert spx is not None and snap.count_deltas("P") == 1 and snap.count_deltas("C") == 1
 
 
 def test_mid_bars_are_one_minute_midpoints_inside_the_window(sim_gateway_factory):
@@ -248,7 +256,7 @@ def test_a_fill_that_beats_the_cancel_is_reported_as_filled(sim_gateway):
     assert any(code == 10148 for code, _ in errors)
     assert final.status == "Filled" and final.filled == 1 and final.remaining == 0 and final.is_done
     assert final.avg_fill_price is not None and final.avg_fill_price == pytest.approx(at_sim.avg_price)
-    assert moved.limit_price == 5.0 and moved.status in ("Submitted", "Filled")  # the re-price was acknowledged
+    assert moved.limit_price == 5.0 and moved.status in ("Submitted", "PendingCancel", "Filled")  # acknowledged
 
 
 def test_repricing_and_cancelling_an_order_of_an_earlier_process_and_an_unknown_one(sim_gateway):
