@@ -208,7 +208,8 @@ class Gateway(OrderDesk):
         """
         fills: list[Fill] = await self.request(lambda: self.ib.reqExecutionsAsync(), "executions")
         # ib_async attaches late commission reports to its own copy of each fill, not to the reply's.
-        canonical = {f.execution.execId: self.ib.wrapper.fills.get(f.execution.execId, f) for f in fills}
+        known = {f.execution.execId: f for f in self.ib.fills()}
+        canonical = {f.execution.execId: known.get(f.execution.execId, f) for f in fills}
         mine = [
             f
             for f in canonical.values()

@@ -390,10 +390,13 @@ def test_fill_then_oca_exits_then_a_new_process_finds_everything_by_ref(sim_gate
         found = await gw.find_by_ref(PREFIX)
         others = await gw.find_by_ref("icbot:2026-11-25:")
         state = gw.order_state(exits[0].order_id)
+        execs = await gw.executions(day)
         await gw.close()
-        return found, others, state
+        return found, others, state, execs
 
-    found, others, state = run(second_process())
+    found, others, state, execs_later = run(second_process())
+    # executions of the earlier process, commissions included, as a new connection sees them
+    assert {e.exec_id: e.commission for e in execs_later} == {e.exec_id: e.commission for e in execs}
     by_ref = {s.order_ref: s for s in found}
     assert set(by_ref) == {PREFIX + r for r in ("entry", "take_profit", "stop", "time_exit")}
     assert by_ref[PREFIX + "entry"].is_filled and by_ref[PREFIX + "entry"].filled == 1
