@@ -1,0 +1,434 @@
+"""`make bench`: the non-functional targets of SPEC §6, measured against the bundled simulator.
+
+Not a pytest module (the name does not start with `test_`): these are measurements with thresholds, slow by
+nature (a whole virtual session takes 39 real seconds at speed 600) and sensitive to machine load, so they stay
+out of `make test`. Each benchmark drives the real parts — ib_async over a loopback socket, the `icbot`
+console script in a subprocess, a real SQLite journal — and reports what it saw. A target that is missed
+makes the run exit 1; a command that does not exist yet is shown as "not built yet", never as passing.
+
+    python -m tests.bench                 # everything (~1.5 min on 2 cores)
+    python -m tests.bench entry demo      # a subset, by name
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ib_async import IB
+
+from icbot.clock import NEW_YORK, ny_datetime, real_monotonic
+from icbot.sim.fixture import SimGateway, start_sim
+from icbot.sim.protocol import SERVER_VERSION
+from icbot.sim.requests import parse_place_order
+from icbot.store.repo import Store
+from tests.webhook import Endpoint
+
+ICBOT = str(Path(sys.executable).parent / "icbot")
+SESSION = date(2026, 11, 24)
+MODE = "paper"
+
+
+@dataclass
+class Result:
+    target: str
+    goal: str
+    measured: str
+    ok: bool | None  # None: nothing to measure yet (the command is not built)
+    note: str = ""
+
+
+@dataclass
+class Workspace:
+    """State shared between benchmarks of one run: a temp dir, and the entry run's config for `status`."""
+
+    tmp: Path
+    entry_config: Path | None = None
+    entry_env: dict[str, str] | None = None
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any ICBOT_* setting (a developer's own clock, config or alert URLs)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")}
+    env.update(extra)
+    return env
+
+
+def write_config(path: Path, port: int, db: Path) -> Path:
+    cfg = {
+        "mode": MODE,
+        "gateway": {"host": "127.0.0.1", "port": port, "client_id": 31},
+        "storage": {"db": str(db)},
+    }
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+def command_exists(name: str) -> bool:
+    done = subprocess.run([ICBOT, name, "--help"], env=clean_env(), capture_output=True, text=True, check=False)
+    return done.returncode == 0
+
+
+def ms(delta: timedelta) -> float:
+    return delta.total_seconds() * 1000.0
+
+
+# -- 1. connect ------------------------------------------------------------------------------------------------
+def connect_samples(gw: SimGateway, first_client_id: int, n: int = 5) -> list[float]:
+    async def once(client_id: int) -> float:
+        ib = IB()
+        t0 = real_monotonic()
+        await ib.connectAsync(gw.host, gw.port, clientId=client_id, timeout=5)
+        took = real_monotonic() - t0
+        synced = ib.isConnected() and bool(ib.managedAccounts()) and bool(ib.accountValues())
+        ib.disconnect()
+        if not synced:  # a fast "connect" that skipped the sync would measure nothing
+            raise RuntimeError("connectAsync returned without accounts and account values")
+        return took
+
+    return [asyncio.run(once(first_client_id + i)) for i in range(n)]
+
+
+def bench_connect(ws: Workspace) -> list[Result]:
+    """ib_async's whole connect handshake (accounts, positions, open orders, executions) against the simulator."""
+    results = []
+    for latency_ms in (0, 20):
+        gw = start_sim(speed=1, latency_ms=latency_ms)
+        try:
+            samples = connect_samples(gw, 40)
+        finally:
+            gw.stop()
+        median = statistics.median(samples)
+        results.append(
+            Result(
+                f"IB.connectAsync, {latency_ms} ms round trip (median of 5)",
+                "< 0.5 s",
+                f"{median * 1000:.0f} ms",
+                median < 0.5,
+                f"real seconds; min {min(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms",
+            )
+        )
+    return results
+
+
+# -- 2 and 3. entry latency and API economy during a real run-today ----------------------------------------------
+def first_entry(gw: SimGateway, ref: str) -> tuple[datetime | None, int]:
+    """Virtual receive time of the first transmitted (not what-if) entry placeOrder, and how many were sent."""
+    first: datetime | None = None
+    count = 0
+    for rec in gw.sim.requests("placeOrder"):
+        req = parse_place_order(rec.fields, SERVER_VERSION)
+        if req.order_ref != ref or req.what_if:
+            continue
+        count += 1
+        if first is None:
+            first = rec.at
+    return first, count
+
+
+def journaled_at(db: Path, phase: str, status: str = "ok") -> datetime | None:
+    store = Store.open(db, readonly=True)
+    try:
+        for event in store.events(SESSION, MODE):
+            if event["phase"] == phase and event["status"] == status:
+                return datetime.fromisoformat(event["at"]).astimezone(NEW_YORK)
+    finally:
+        store.close()
+    return None
+
+
+ENTRY_TARGET = "entry order at the gateway after 09:32:00.000 ET"
+
+
+def bench_entry(ws: Workspace) -> list[Result]:
+    """The real `icbot run-today` at speed 1 with a 20 ms simulated round trip, started 15 s before 09:32."""
+    entry_at = ny_datetime(SESSION.isoformat(), "09:32")
+    gw = start_sim(start=f"{SESSION}T09:31:45", speed=1, latency_ms=20)
+    sink = Endpoint()
+    try:
+        db = ws.tmp / "entry.db"
+        cfg = write_config(ws.tmp / "entry.yaml", gw.port, db)
+        env = clean_env(ICBOT_NOTIFY_URLS=sink.url(), **gw.env())
+        t0 = real_monotonic()
+        done = subprocess.run(
+            [ICBOT, "run-today", "--config", str(cfg)], env=env, capture_output=True, text=True, timeout=150
+        )
+        wall = real_monotonic() - t0
+        ws.entry_config, ws.entry_env = cfg, env
+        placed_at, placed = first_entry(gw, f"icbot:{SESSION}:{MODE}:entry")
+        stats = gw.sim.stats()
+        selected = journaled_at(db, "select") if db.exists() else None
+    finally:
+        sink.close()
+        gw.stop()
+
+    run_note = f"run-today exit {done.returncode}, {wall:.1f} s real"
+    if done.returncode != 0:
+        run_note += f"; stderr: {done.stderr.strip()[-300:]}"
+    results = []
+    if placed_at is None:
+        results.append(
+            Result("entry order at the gateway after 09:32:00.000 ET", "0–150 ms", "no entry", False, run_note)
+        )
+    else:
+        latency = ms(placed_at - entry_at)
+        note = f"{run_note}; {placed} entry placeOrder message(s) incl. re-prices"
+        results.append(
+            Result(
+                ENTRY_TARGET,
+                "0–150 ms",
+                f"{latency:.1f} ms",
+                0.0 <= latency <= 150.0,
+                note,
+            )
+        )
+    results.append(
+        Result(
+            "  `select` journaled after 09:32:00.000 ET",
+            "(info)",
+            "not journaled" if selected is None else f"{ms(selected - entry_at):.1f} ms",
+            None if selected is not None else False,
+            "the event's time as the bot's virtual clock read it",
+        )
+    )
+    results.append(
+        Result(
+            "market-data lines at any time (run-today)",
+            "<= 50",
+            str(stats.max_md_lines),
+            stats.max_md_lines <= 50 and stats.connections > 0,
+            f"{stats.messages_in} messages in, {stats.messages_out} out, {stats.connections} connection(s)",
+        )
+    )
+    results.append(
+        Result("pacing violations (run-today)", "0", str(stats.pacing_violations), stats.pacing_violations == 0)
+    )
+    return results
+
+
+# -- 4. a whole virtual session at speed 600 ---------------------------------------------------------------------
+def bench_session(ws: Workspace) -> list[Result]:
+    """The simulator's own slow test (50 option lines, SPX, VIX, an IC with OCA exits) measured, not asserted."""
+    from tests.sim.test_session import trade_a_day
+
+    gw = start_sim(start=f"{SESSION}T09:30:00", speed=600)
+    try:
+        t0 = real_monotonic()
+        out = trade_a_day(gw, "16:00:05")
+        took = real_monotonic() - t0
+        lines = gw.sim.stats().max_md_lines
+    finally:
+        gw.stop()
+    lag = float(out.get("max_lag", 0.0))  # type: ignore[arg-type]
+    exits = sorted(str(s) for s in out.get("exits", {}).values())  # type: ignore[attr-defined]
+    note = f"engine lag max {lag:.0f} virtual s; {out.get('greeks')} lines with greeks; {lines} lines; exits {exits}"
+    return [Result("virtual 09:30–16:00 at speed 600 (real)", "< 60 s", f"{took:.1f} s", took < 60 and lag < 60, note)]
+
+
+# -- 5. determinism ----------------------------------------------------------------------------------------------
+def market_sample(gw: SimGateway) -> list[tuple[Any, ...]]:
+    instants = [ny_datetime(SESSION.isoformat(), hhmm) for hhmm in ("09:31", "09:32:17", "11:30", "15:59:59")]
+
+    def read(s: Any) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for t in instants:
+            out.append(("SPX", s.market.spx(t), "VIX", s.market.vix(t)))
+            for right, strike in (("P", 5920), ("P", 5940), ("C", 6065), ("C", 6085)):
+                spec = s.market.find_option(right, strike)
+                out.append((right, strike, s.market.quote(spec.con_id, t), s.market.greeks(spec.con_id, t)))
+        return out
+
+    return gw.sim.call(read)
+
+
+def bench_determinism(ws: Workspace) -> list[Result]:
+    """Two running simulators with one seed quote alike; the order engine fills one order flow alike."""
+    from tests.sim.test_engine import run_day  # a ladder, a partial-fill exit, to noon, at explicit instants
+
+    sims = [start_sim(seed=seed) for seed in (11, 11, 12)]
+    try:
+        a, b, c = (market_sample(gw) for gw in sims)
+    finally:
+        for gw in sims:
+            gw.stop()
+    fills_a, fills_b, fills_c = run_day(7), run_day(7), run_day(8)
+    quotes_ok = a == b and a != c
+    fills_ok = fills_a == fills_b and fills_a != fills_c and len(fills_a) > 0
+    return [
+        Result(
+            "same seed → same quotes and greeks; other seed differs",
+            "identical / differs",
+            f"{'identical' if a == b else 'DIFFERENT'} / {'differs' if a != c else 'SAME'}",
+            quotes_ok,
+            f"{len(a)} samples (SPX, VIX, 4 options × 4 instants) from running simulators",
+        ),
+        Result(
+            "same seed → same fills for the same order flow",
+            "identical / differs",
+            f"{'identical' if fills_a == fills_b else 'DIFFERENT'} / {'differs' if fills_a != fills_c else 'SAME'}",
+            fills_ok,
+            f"{len(fills_a)} executions (seed 7) vs {len(fills_c)} (seed 8)",
+        ),
+    ]
+
+
+# -- 6. the demo ---------------------------------------------------------------------------------------------------
+def bench_demo(ws: Workspace) -> list[Result]:
+    t0 = real_monotonic()
+    done = subprocess.run(
+        [ICBOT, "demo", "--date", SESSION.isoformat(), "--db", str(ws.tmp / "demo.db")],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    took = real_monotonic() - t0
+    note = f"exit {done.returncode}"
+    if done.returncode != 0:
+        note += f"; stderr: {done.stderr.strip()[-300:]}"
+    return [
+        Result("`icbot demo` wall time, exit 0", "< 60 s, 0", f"{took:.1f} s", took < 60 and done.returncode == 0, note)
+    ]
+
+
+# -- status and report (SPEC §6), once the commands exist ----------------------------------------------------------
+def seed_ten_years(db: Path) -> int:
+    """Ten years of closed daily trades, one per XNYS session, for the `report` target."""
+    from icbot.core.calendar import load_calendar
+
+    sessions = load_calendar().sessions_in_range("2016-11-24", "2026-11-23")
+    store = Store.open(db)
+    try:
+        for i, ts in enumerate(sessions):
+            day = ts.date()
+            credit = 4.0 + (i % 7) * 0.25
+            debit = (credit * 0.75) if i % 5 else credit * 3.0
+            opened = ny_datetime(day.isoformat(), "09:32:10")
+            store.save_trade(
+                day,
+                MODE,
+                opened,
+                status="closed",
+                short_put=5940.0,
+                long_put=5920.0,
+                short_call=6065.0,
+                long_call=6085.0,
+                put_delta=15.1,
+                call_delta=14.9,
+                quantity=1,
+                credit=credit,
+                entry_commission=4.2,
+                exit_reason="take_profit" if i % 5 else "stop",
+                exit_debit=debit,
+                exit_commission=4.2,
+                exited_at=(opened + timedelta(minutes=40)).isoformat(),
+                pnl=round((credit - debit) * 100 - 8.4, 2),
+                minutes_in_trade=40.0,
+                ladder_attempts=2,
+                seconds_to_fill=6.0,
+            )
+        return len(sessions)
+    finally:
+        store.close()
+
+
+def timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    t0 = real_monotonic()
+    done = subprocess.run([ICBOT, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return real_monotonic() - t0, done
+
+
+def bench_status_report(ws: Workspace) -> list[Result]:
+    results = []
+    if not command_exists("status"):
+        results.append(Result("`icbot status` wall time", "< 1 s", "not built yet", None))
+    elif ws.entry_config is None or ws.entry_env is None:
+        results.append(Result("`icbot status` wall time", "< 1 s", "needs the entry run", None, "run with `entry`"))
+    else:
+        took, done = timed_cli(["status", "--config", str(ws.entry_config)], ws.entry_env)
+        ok = took < 1.0 and done.returncode == 0
+        results.append(Result("`icbot status` wall time", "< 1 s", f"{took:.2f} s", ok, f"exit {done.returncode}"))
+    if not command_exists("report"):
+        results.append(Result("`icbot report` over 10 years", "< 2 s", "not built yet", None))
+    else:
+        db = ws.tmp / "ten-years.db"
+        n = seed_ten_years(db)
+        cfg = write_config(ws.tmp / "report.yaml", 9, db)
+        took, done = timed_cli(["report", "--config", str(cfg)], clean_env())
+        ok = took < 2.0 and done.returncode == 0
+        results.append(
+            Result("`icbot report` over 10 years", "< 2 s", f"{took:.2f} s", ok, f"{n} trades, exit {done.returncode}")
+        )
+    return results
+
+
+BENCHES: dict[str, Callable[[Workspace], list[Result]]] = {
+    "connect": bench_connect,
+    "entry": bench_entry,
+    "session": bench_session,
+    "determinism": bench_determinism,
+    "demo": bench_demo,
+    "status": bench_status_report,
+}
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("pass" if ok else "FAIL")
+
+
+def print_table(results: list[Result]) -> None:
+    rows = [("target", "goal", "measured", "result")] + [(r.target, r.goal, r.measured, verdict(r.ok)) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    notes = [r for r in results if r.note]
+    if notes:
+        print()
+        for r in notes:
+            print(f"- {r.target.strip()}: {r.note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHES)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    names = args.names or list(BENCHES)
+    print(f"icbot benchmarks on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})")
+    results: list[Result] = []
+    t0 = real_monotonic()
+    with tempfile.TemporaryDirectory(prefix="icbot-bench-") as tmp:
+        ws = Workspace(Path(tmp))
+        for name in names:
+            print(f"running {name} ...", flush=True)
+            try:
+                results.extend(BENCHES[name](ws))
+            except Exception as exc:  # one broken benchmark must not hide the others' figures
+                traceback.print_exc()
+                results.append(Result(name, "runs", f"error: {type(exc).__name__}", False, str(exc)[:300]))
+    print(f"\nbenchmarks took {real_monotonic() - t0:.0f} s real\n")
+    print_table(results)
+    missed = [r for r in results if r.ok is False]
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
