@@ -14,12 +14,13 @@ from typing import Any
 
 from ib_async import Contract, Trade
 
-from icbot.broker.convert import effective_status, from_ib_trade, to_ib_bag, to_ib_order
+from icbot.broker.convert import effective_status, from_ib_trade, num, to_ib_bag, to_ib_order
 from icbot.broker.errors import GatewayUnavailable, OrderUnconfirmed, UnknownOrder
 from icbot.broker.market import MarketData
 from icbot.broker.session import is_info, log, order_error
 from icbot.broker.types import DONE_STATUSES, ComboOrder, OrderState, QualifiedOption
 
+DONE = DONE_STATUSES
 ACK_TIMEOUT = 10.0  # virtual seconds for the gateway to acknowledge a placement, change or cancel
 # Answers to a cancel that mean "too late": the order is already done; its final status follows.
 CANCEL_TOO_LATE = frozenset({10147, 10148, 161})
@@ -31,7 +32,7 @@ class OrderDesk(MarketData):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._trades: dict[int, Trade] = {}
-        self._acks: dict[int, int] = {}
+        self._echoes: dict[int, int] = {}  # openOrder messages per order id
         self.ack_timeout = ACK_TIMEOUT
         self.ib.openOrderEvent += self._on_open_order
         self.ib.orderStatusEvent += self._on_order_status
@@ -40,16 +41,11 @@ class OrderDesk(MarketData):
 
     # -- bookkeeping --------------------------------------------------------------------------------
     def _on_open_order(self, trade: Trade) -> None:
-        self._count_ack(trade)
+        oid = trade.order.orderId
+        self._echoes[oid] = self._echoes.get(oid, 0) + 1
+        self._adopt(trade)
 
     def _on_order_status(self, trade: Trade) -> None:
-        if trade.log and trade.log[-1].errorCode:
-            return  # ib_async's own reaction to an error, not a message from the gateway
-        self._count_ack(trade)
-
-    def _count_ack(self, trade: Trade) -> None:
-        oid = trade.order.orderId
-        self._acks[oid] = self._acks.get(oid, 0) + 1
         self._adopt(trade)
 
     def _adopt(self, trade: Trade) -> None:
@@ -147,22 +143,26 @@ class OrderDesk(MarketData):
         trade = await self._trade_or_fetch(order_id)
         if effective_status(trade) in DONE_STATUSES:
             return self._state(trade)
-        acks = self._acks.get(order_id, 0)
+        echoes = self._echoes.get(order_id, 0)
         mark = len(self.errors.get(order_id, []))
+        price = float(limit_price)
+
+        def echoed() -> bool:
+            # an openOrder sent after the change, carrying the new price: an echo of the order as it was
+            # (still in flight when we sent the change) must not count as the acknowledgement
+            lmt = num(trade.order.lmtPrice)
+            return self._echoes.get(order_id, 0) > echoes and lmt is not None and abs(lmt - price) < 1e-9
+
         if trade.orderStatus.status in DONE_STATUSES:
             # ib_async believes its own error-induced "Cancelled" and would refuse to modify; the gateway
             # said otherwise (effective_status), so put the gateway's status back first.
             trade.orderStatus.status = effective_status(trade)
-        trade.order.lmtPrice = float(limit_price)
+        trade.order.lmtPrice = price
         trade = self._send(trade.contract, trade.order, f"re-pricing order {order_id}")
         ref = trade.order.orderRef
         try:
             answered = await self.wait_until(
-                lambda: (
-                    self._acks.get(order_id, 0) > acks
-                    or bool(self._errors_since(order_id, mark))
-                    or effective_status(trade) in DONE_STATUSES
-                ),
+                lambda: echoed() or bool(self._errors_since(order_id, mark)) or effective_status(trade) in DONE,
                 self.ack_timeout,
                 floor=1.0,
             )

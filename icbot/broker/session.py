@@ -105,9 +105,7 @@ class Session:
         self._wake.set()
 
     def _on_error(self, req_id: int, code: int, text: str, contract: Any) -> None:
-        entries = self.errors[req_id]
-        entries.append((code, text))
-        del entries[:-20]
+        self.errors[req_id].append((code, text))  # never trimmed: callers keep positions into these lists
         if code == COMPETING_CODE:
             self.competing = text
         elif code == 1100:
