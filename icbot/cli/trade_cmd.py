@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import ExitStack
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -12,6 +14,7 @@ from icbot.runner import check as check_mod
 from icbot.runner import run_today as run_mod
 from icbot.runner.setup import load, open_context, today_session
 from icbot.store.lock import AlreadyRunning, day_lock
+from icbot.store.repo import Store
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="config.yaml to use (else $ICBOT_CONFIG, ./config.yaml).")
 
@@ -55,12 +58,37 @@ def run_today(
     raise typer.Exit(code)
 
 
-def check(config_path: Path | None = CONFIG_OPTION) -> None:
+def check(
+    config_path: Path | None = CONFIG_OPTION,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Say so when there is nothing to check."),
+) -> None:
     """Reconcile the open trade with the broker, account for exits, repair missing exits, alert."""
     config, clock = load(config_path)
-    with open_context("check", config, clock, echo=typer.echo) as ctx:
+    if not config.db_path.exists():
+        if verbose:
+            typer.echo("no journal yet: nothing to check")
+        raise typer.Exit(EXIT_OK)
+    reader = Store.open(config.db_path, readonly=True)
+    try:
+        candidates = check_mod.trades_to_check(reader, config.mode)
+    finally:
+        reader.close()
+    if not candidates:  # the common case every few minutes: no connection, no journal row
+        if verbose:
+            typer.echo("no open trade: nothing to check")
+        raise typer.Exit(EXIT_OK)
+    with open_context("check", config, clock, echo=typer.echo) as ctx, ExitStack() as locks:
+        trades = []
+        for trade in candidates:
+            day = date.fromisoformat(str(trade["trade_date"]))
+            try:
+                locks.enter_context(day_lock(config.db_path.parent, day, config.mode))
+            except AlreadyRunning as exc:
+                typer.echo(f"skipping {day}: {exc}")
+                continue
+            trades.append(trade)
         try:
-            code = asyncio.run(check_mod.run_check(ctx))
+            code = asyncio.run(check_mod.run_check(ctx, trades))
         except BaseException as exc:
             ctx.store.finish_run(
                 ctx.run_id or 0,

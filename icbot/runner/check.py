@@ -17,24 +17,42 @@ from typing import Any
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ComboLeg, Execution, OrderState, Position
 from icbot.clock import NEW_YORK
+from icbot.config import GatewayConfig
 from icbot.core.accounting import LegFill, net_flow, trade_pnl
 from icbot.core.exits import exit_prices
+from icbot.core.schedule import session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError
 from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.exits import WORKING, ensure_exits, record_status
+from icbot.store.repo import Store
 
 REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_EXIT: "time_exit", refs.CLOSE: "manual"}
 MULTIPLIER = 100
 
 
-def trades_to_check(ctx: RunContext) -> list[dict[str, Any]]:
-    """Open trades of this mode (any date: a crash may have left yesterday's unaccounted)."""
-    return [t for t in ctx.store.open_trades(ctx.mode) if t.get("status") == "open"]
+def trades_to_check(store: Store, mode: str) -> list[dict[str, Any]]:
+    """Trades of this mode that may carry risk: open ones (any date — a crash may have left yesterday's
+    unaccounted) and pending ones whose entry order was sent (a crash between the fill and the journal)."""
+    out = []
+    for t in store.trades(mode):
+        if t.get("status") == "open":
+            out.append(t)
+        elif t.get("status") == "pending" and not t.get("experiment"):
+            entry = store.order(refs.order_ref(_trade_date(t), mode, refs.ENTRY))
+            if entry is not None and entry.get("transmitted"):
+                out.append(t)
+    return out
 
 
-async def run_check(ctx: RunContext) -> int:
-    trades = trades_to_check(ctx)
+def check_gateway(gateway: GatewayConfig) -> GatewayConfig:
+    """`check` connects with the next client id, so it never collides (IB error 326) with a run-today that the
+    scheduler started in the same minute. Orders placed by either are visible to both through reqAllOpenOrders."""
+    return replace(gateway, client_id=gateway.client_id + 1)
+
+
+async def run_check(ctx: RunContext, trades: list[dict[str, Any]]) -> int:
+    """Reconcile `trades` (from trades_to_check, minus days another process is working on)."""
     if not trades:
         ctx.echo("no open trade: nothing to check")
         return EXIT_OK
@@ -43,7 +61,7 @@ async def run_check(ctx: RunContext) -> int:
     ctx.journal("reconcile", "start", f"{len(trades)} open trade(s)")
     deadline = ctx.now() + timedelta(minutes=2)
     try:
-        gw = await Gateway.connect(ctx.config.gateway, clock=ctx.clock, deadline=deadline, mode=ctx.mode)
+        gw = await Gateway.connect(check_gateway(ctx.config.gateway), clock=ctx.clock, deadline=deadline, mode=ctx.mode)
     except IcbotError as exc:
         if live:
             ctx.journal("reconcile", "fail", f"cannot reach the gateway: {exc}")
@@ -112,6 +130,25 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     _record_execs(day_ctx, trade_date, execs, states)
     entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
     legs = _legs(trade, entry)
+    if trade.get("status") == "pending":
+        if entry is None or entry.filled <= 0:
+            if entry is not None and entry.is_working:
+                day_ctx.journal("reconcile", "info", "today's entry is still working; run-today owns it")
+            return EXIT_OK
+        trade = day_ctx.save_trade(status="open", quantity=int(entry.filled), exits_ok=False)
+        day_ctx.journal("reconcile", "warn", f"the entry filled {entry.filled:g} but the journal had not recorded it")
+    if trade.get("credit") is None:
+        entry_fills = ctx.store.fills(trade_date, ctx.mode, role=refs.ENTRY)
+        if entry_fills:
+            flow = net_flow(
+                [LegFill(f["side"], float(f["quantity"]), float(f["price"]), f.get("commission")) for f in entry_fills]
+            )
+            trade = day_ctx.save_trade(credit=flow.per_combo, entry_commission=flow.commissions)
+            day_ctx.journal("fill", "ok", f"credit {flow.per_combo:.2f} recovered from the legs' executions")
+    if not trade.get("time_exit_at"):
+        session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
+        if session is not None:
+            trade = day_ctx.save_trade(time_exit_at=session.time_exit_at.isoformat())
     quantity = float(trade.get("quantity") or 0)
     exit_fills = [f for f in ctx.store.fills(trade_date, ctx.mode) if f.get("role") in REASON_BY_ROLE]
     closed_qty = sum(float(f["quantity"]) for f in exit_fills) / 4.0

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -69,6 +69,36 @@ def _run_cli(args: list[str], env: dict[str, str], echo: Echo, prefix: str) -> i
     return proc.returncode
 
 
+def _trade_is_open(db_path: Path, day: date, mode: str) -> bool:
+    from icbot.store.repo import Store
+
+    store = Store.open(db_path, readonly=True)
+    try:
+        trade = store.trade(day, mode)
+    finally:
+        store.close()
+    return bool(trade) and trade is not None and trade.get("status") == "open"
+
+
+def check_until_closed(
+    clock: Clock,
+    *,
+    run_check: Callable[[], int],
+    is_open: Callable[[], bool],
+    give_up: datetime,
+    every: timedelta = CHECK_EVERY,
+) -> list[int]:
+    """Fire `check` the way the scheduler does — every few virtual minutes — until the trade is closed."""
+    codes: list[int] = []
+    while clock.now() < give_up:
+        codes.append(run_check())
+        if not is_open():
+            break
+        wake = clock.now() + every
+        clock.sleep(max(0.0, (wake - clock.now()).total_seconds()))
+    return codes
+
+
 def run_demo(
     *,
     config: Config,
@@ -99,19 +129,12 @@ def run_demo(
         echo(f"$ icbot check   (every {CHECK_EVERY.seconds // 60} virtual minutes, virtual clock ×{MONITOR_SPEED:g})")
         give_up = ny_datetime(day.isoformat(), GIVE_UP_AT)
         env = {**base_env, ENV_VAR: fast.spec()}
-        from icbot.store.repo import Store
-
-        while fast.now() < give_up:
-            result.check_codes.append(_run_cli(["check", "--config", str(cfg_path)], env, echo, "  "))
-            store = Store.open(db_path, readonly=True)
-            try:
-                trade = store.trade(day, mode)
-            finally:
-                store.close()
-            if not trade or trade.get("status") != "open":
-                break
-            wake = fast.now() + CHECK_EVERY
-            fast.sleep(max(0.0, (wake - fast.now()).total_seconds()))
+        result.check_codes = check_until_closed(
+            fast,
+            run_check=lambda: _run_cli(["check", "--config", str(cfg_path)], env, echo, "  "),
+            is_open=lambda: _trade_is_open(db_path, day, mode),
+            give_up=give_up,
+        )
         echo("")
         echo(f"virtual time now {fast.now().astimezone(NEW_YORK):%H:%M:%S} ET")
         return result

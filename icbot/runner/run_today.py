@@ -118,6 +118,15 @@ async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int
         raise _no_trade(ctx, "order", f"halted ({why or 'kill'}); `icbot resume` clears it")
     if ctx.now() >= session.deadline_at:
         raise _no_trade(ctx, "wait_entry", f"the entry deadline {session.deadline_at:%H:%M:%S} ET has passed")
+    try:
+        listed = await _prepare(ctx, gw, session)
+    except IcbotError as exc:  # e.g. a competing session (10197) or no market data (354) before any order
+        raise _no_trade(ctx, ctx.phases_seen[-1] if ctx.phases_seen else "connect", str(exc)) from exc
+    return await _select_and_enter(ctx, gw, session, listed)
+
+
+async def _prepare(ctx: RunContext, gw: Gateway, session: SessionTimes) -> list[float]:
+    """Everything before 09:32: no position to add to, the index, the listed strikes, greeks streaming."""
     if not ctx.is_experiment:
         held = [
             p for p in await gw.positions() if p.sec_type == "OPT" and p.quantity != 0 and p.expiry == ctx.trade_date
@@ -138,10 +147,7 @@ async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int
     if not listed:
         raise _no_trade(ctx, "underlying", f"no SPXW options listed for {ctx.trade_date}")
     band = gw.band_strikes(spx, listed, vol=(vix / 100.0) if vix else None)
-    try:
-        await gw.stream_chain(ctx.trade_date, band)
-    except IcbotError as exc:
-        raise _no_trade(ctx, "underlying", str(exc)) from exc
+    await gw.stream_chain(ctx.trade_date, band)
     ctx.journal(
         "underlying",
         "ok",
@@ -171,7 +177,7 @@ async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int
         ctx.journal("wait_entry", "warn", f"greeks not complete before the entry time: {exc}")
     await ctx.clock.sleep_until(session.entry_at)
     ctx.journal("wait_entry", "ok", "entry time reached")
-    return await _select_and_enter(ctx, gw, session, listed)
+    return listed
 
 
 async def _select(
@@ -419,8 +425,18 @@ async def _after_entry(
     quantity = int(state.filled)
     if outcome.cancelled_at_deadline:
         ctx.journal("fill", "warn", f"the fill raced the cancel: {quantity} filled", filled=quantity)
+    # Risk is open from this instant: record it before anything else can fail.
+    ctx.save_trade(
+        status="open",
+        quantity=quantity,
+        entry_filled_at=ctx.now().isoformat(),
+        seconds_to_fill=outcome.seconds_to_fill,
+        exits_ok=False,
+        time_exit_at=session.time_exit_at.isoformat(),
+    )
     fills = await _entry_fills(ctx, gw, state)
     credit = fills["credit"]
+    ctx.save_trade(credit=credit, entry_commission=fills["commissions"])
     ctx.journal(
         "fill",
         "ok",
@@ -428,16 +444,6 @@ async def _after_entry(
         credit=credit,
         quantity=quantity,
         seconds_to_fill=outcome.seconds_to_fill,
-    )
-    ctx.save_trade(
-        status="open",
-        quantity=quantity,
-        credit=credit,
-        entry_commission=fills["commissions"],
-        entry_filled_at=ctx.now().isoformat(),
-        seconds_to_fill=outcome.seconds_to_fill,
-        exits_ok=False,
-        time_exit_at=session.time_exit_at.isoformat(),
     )
     return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=[])
 

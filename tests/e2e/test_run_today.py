@@ -220,3 +220,13 @@ def test_dst_mismatch_week_enters_at_0932_new_york(make_day):
     places = [r for r in day.sim.sim.requests("placeOrder") if any("entry" in f for f in r.fields)]
     first = min(r.at for r in places).astimezone(NEW_YORK)
     assert (first.hour, first.minute) == (9, 32) and first.second < 2
+
+
+def test_competing_session_before_the_entry_is_a_clean_no_trade(make_day):
+    day = make_day(faults=["competing-session"])
+    result = day.run("run-today")
+    assert result.returncode == 3, result.stdout + result.stderr
+    trade = day.trade()
+    assert trade["status"] == "no_trade" and trade["no_trade_reason"]
+    assert not entry_orders(day)
+    assert [a["type"] for a in day.alerts_received()] == ["warning"]
