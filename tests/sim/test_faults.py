@@ -30,6 +30,7 @@ def test_fault_specs_parse_and_bad_ones_say_what_is_allowed():
     assert parse_fault("pacing", d).count == 50 and parse_fault("pacing=10", d).count == 10
     assert parse_fault("refuse-until=09:31:30", d).until is not None
     assert parse_fault("drop-after-orders=2", d).count == 2
+    assert parse_fault("fill-on-cancel@09:32:30", d).kind == "fill-on-cancel"
     for bad in ("bogus", "drop-after-orders=0", "no-greeks=-1", "drop-at=25:00", "restart-at"):
         with pytest.raises(FaultSpecError):
             parse_fault(bad, d)
@@ -202,3 +203,27 @@ def test_gateway_restart_sends_1100_then_1102_and_holds_replies(sim_gateway_fact
         ib.disconnect()
 
     run(go())
+
+
+def test_fill_on_cancel_makes_the_next_cancel_lose_the_race(sim_gateway_factory):
+    gw = sim_gateway_factory(faults=["fill-on-cancel"])
+
+    async def go() -> None:
+        ib = await connect(gw.host, gw.port)
+        errors = collect_errors(ib)
+        bag, _ = await condor(ib, *IC)
+        trade = ib.placeOrder(bag, LimitOrder("BUY", 1, -30.0))  # far beyond the mid: would never fill
+        assert await wait_until(lambda: trade.orderStatus.status == "Submitted")
+        ib.cancelOrder(trade.order)
+        assert await wait_until(lambda: trade.orderStatus.status == "Filled")
+        assert await wait_until(lambda: any(code == 10148 for _, code, _ in errors))
+        assert len([f for f in trade.fills if f.contract.secType == "OPT"]) == 4
+        # The fault fires once: the next cancel is an ordinary cancel.
+        second = ib.placeOrder(bag, LimitOrder("BUY", 1, -30.0))
+        assert await wait_until(lambda: second.orderStatus.status == "Submitted")
+        ib.cancelOrder(second.order)
+        assert await wait_until(lambda: second.orderStatus.status == "Cancelled")
+        ib.disconnect()
+
+    run(go())
+    assert [o.status for o in gw.sim.orders()] == ["Filled", "Cancelled"]
