@@ -23,7 +23,7 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,21 +221,41 @@ def bench_entry(ws: Workspace) -> list[Result]:
 
 # -- 4. a whole virtual session at speed 600 ---------------------------------------------------------------------
 def bench_session(ws: Workspace) -> list[Result]:
-    """The simulator's own slow test (50 option lines, SPX, VIX, an IC with OCA exits) measured, not asserted."""
+    """The simulator's own slow test (50 option lines, SPX, VIX, an IC with OCA exits) measured, not asserted.
+
+    Passing means the client ran the whole session in under a minute AND the order engine had evaluated every
+    virtual second up to 16:00 by then. How far the engine trails the clock mid-run is shown for information:
+    it is bounded by the ticker's cadence (one tick = 12 virtual s at speed 600) plus the machine's load.
+    """
     from tests.sim.test_session import trade_a_day
 
+    close = ny_datetime(SESSION.isoformat(), "16:00")
     gw = start_sim(start=f"{SESSION}T09:30:00", speed=600)
     try:
         t0 = real_monotonic()
         out = trade_a_day(gw, "16:00:05")
         took = real_monotonic() - t0
+        evaluated = gw.sim.call(lambda s: datetime.fromtimestamp(s.engine._sec, UTC))
         lines = gw.sim.stats().max_md_lines
     finally:
         gw.stop()
     lag = float(out.get("max_lag", 0.0))  # type: ignore[arg-type]
     exits = sorted(str(s) for s in out.get("exits", {}).values())  # type: ignore[attr-defined]
-    note = f"engine lag max {lag:.0f} virtual s; {out.get('greeks')} lines with greeks; {lines} lines; exits {exits}"
-    return [Result("virtual 09:30–16:00 at speed 600 (real)", "< 60 s", f"{took:.1f} s", took < 60 and lag < 60, note)]
+    caught_up = evaluated >= close
+    note = (
+        f"engine had evaluated up to {evaluated.astimezone(NEW_YORK):%H:%M:%S} ET; {out.get('greeks')} of 50 "
+        f"option lines with greeks; {lines} lines at most; exits {exits}"
+    )
+    return [
+        Result("virtual 09:30–16:00 at speed 600 (real)", "< 60 s", f"{took:.1f} s", took < 60 and caught_up, note),
+        Result(
+            "  engine behind the clock, max (virtual)",
+            "(info)",
+            f"{lag:.0f} s = {lag / 0.6:.0f} ms real",
+            None,
+            "tests/sim/test_session.py's opt-in slow test asserts < 60 virtual s",
+        ),
+    ]
 
 
 # -- 5. determinism ----------------------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ def monitor(day, until: str = "12:30") -> list[int]:
 
 def leg_execs(day, ref_suffix: str) -> list:
     return [
-        x for x in day.sim.sim.executions()
+        x
+        for x in day.sim.sim.executions()
         if x.order.req.order_ref.endswith(ref_suffix) and x.contract.sec_type == "OPT"
     ]
 
@@ -142,4 +143,3 @@ def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
     result = day.run("check", clock=f"2026-11-24T10:00:00-05:00@{__import__('time').time()}x1")
     assert result.returncode == 0
     assert day.alerts_received() == []
-
