@@ -235,15 +235,17 @@ def bench_session(ws: Workspace) -> list[Result]:
         t0 = real_monotonic()
         out = trade_a_day(gw, "16:00:05")
         took = real_monotonic() - t0
-        evaluated = gw.sim.call(lambda s: datetime.fromtimestamp(s.engine._sec, UTC))
+        evaluated_s = gw.sim.call(lambda s: s.engine._sec)
         lines = gw.sim.stats().max_md_lines
     finally:
         gw.stop()
     lag = float(out.get("max_lag", 0.0))  # type: ignore[arg-type]
     exits = sorted(str(s) for s in out.get("exits", {}).values())  # type: ignore[attr-defined]
-    caught_up = evaluated >= close
+    evaluated = None if evaluated_s is None else datetime.fromtimestamp(evaluated_s, UTC).astimezone(NEW_YORK)
+    caught_up = evaluated is not None and evaluated >= close
     note = (
-        f"engine had evaluated up to {evaluated.astimezone(NEW_YORK):%H:%M:%S} ET; {out.get('greeks')} of 50 "
+        f"engine had evaluated up to {'nothing' if evaluated is None else f'{evaluated:%H:%M:%S} ET'}; "
+        f"{out.get('greeks')} of 50 "
         f"option lines with greeks; {lines} lines at most; exits {exits}"
     )
     return [
