@@ -174,9 +174,8 @@ class MarketData(Contracts):
         rights="both" streams put and call of every strike (pair it with band_strikes(...,
         lines_per_strike=2)). Lines no longer wanted are cancelled first. Strikes beyond the budget are
         dropped furthest from SPX first (listed in `self.trimmed`). Returns once every new line has ticked
-        or `settle` virtual seconds passed (at least the real time ib_async's 45 msg/s throttle needs to
-        send the requests); raises MarketDataUnavailable or CompetingSession when IB says the data will
-        not come.
+        or `settle` virtual seconds passed (at least the real time the message throttle needs to send the
+        requests); raises MarketDataUnavailable or CompetingSession when IB says the data will not come.
         """
         if rights not in ("both", "otm"):
             raise ValueError(f"rights must be 'both' or 'otm', not {rights!r}")
