@@ -33,7 +33,7 @@ def run_today(
     with open_context("run-today", config, clock, echo=typer.echo) as ctx:
         go, why = run_mod.should_run(ctx, session)
         if not go:
-            ctx.store.finish_run(ctx.run_id or 0, exit_code=EXIT_OK, at=clock.now(), summary=why)
+            ctx.finish(EXIT_OK, why)
             if verbose:
                 typer.echo(why)
             raise typer.Exit(EXIT_OK)
@@ -41,20 +41,10 @@ def run_today(
             with day_lock(config.db_path.parent, ctx.trade_date, ctx.mode):
                 code = asyncio.run(run_mod.run_day(ctx, session))
         except AlreadyRunning as exc:
-            ctx.store.finish_run(ctx.run_id or 0, exit_code=EXIT_OK, at=clock.now(), summary=str(exc))
+            ctx.finish(EXIT_OK, str(exc))
             typer.echo(f"icbot: {exc}", err=True)
             raise typer.Exit(EXIT_OK) from exc
-        except BaseException as exc:
-            ctx.store.finish_run(
-                ctx.run_id or 0,
-                exit_code=getattr(exc, "exit_code", 1),
-                at=clock.now(),
-                summary=f"{type(exc).__name__}: {exc}",
-            )
-            ctx.notifier.failure(f"icbot {ctx.trade_date}: run-today crashed", f"{type(exc).__name__}: {exc}")
-            raise
-        trade = ctx.trade() or {}
-        ctx.store.finish_run(ctx.run_id or 0, exit_code=code, at=clock.now(), summary=str(trade.get("status", "")))
+        ctx.finish(code, str((ctx.trade() or {}).get("status", "")))
     raise typer.Exit(code)
 
 
@@ -87,17 +77,8 @@ def check(
                 typer.echo(f"skipping {day}: {exc}")
                 continue
             trades.append(trade)
-        try:
-            code = asyncio.run(check_mod.run_check(ctx, trades))
-        except BaseException as exc:
-            ctx.store.finish_run(
-                ctx.run_id or 0,
-                exit_code=getattr(exc, "exit_code", 1),
-                at=clock.now(),
-                summary=f"{type(exc).__name__}: {exc}",
-            )
-            raise
-        ctx.store.finish_run(ctx.run_id or 0, exit_code=code, at=clock.now())
+        code = asyncio.run(check_mod.run_check(ctx, trades))
+        ctx.finish(code)
     raise typer.Exit(code)
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ComboLeg, Execution, OrderState, Position
+from icbot.broker.types import ComboLeg, OrderState, Position
 from icbot.clock import NEW_YORK
 from icbot.config import GatewayConfig
 from icbot.core.accounting import LegFill, net_flow, trade_pnl
@@ -24,7 +24,8 @@ from icbot.core.schedule import session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError
 from icbot.runner import refs
 from icbot.runner.context import RunContext
-from icbot.runner.exits import WORKING, ensure_exits, record_status
+from icbot.runner.exits import WORKING, ensure_exits
+from icbot.runner.records import record_executions, record_status
 from icbot.store.repo import Store
 
 REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_EXIT: "time_exit", refs.CLOSE: "manual"}
@@ -88,32 +89,6 @@ def _trade_date(trade: dict[str, Any]) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _record_execs(ctx: RunContext, trade_date: date, execs: list[Execution], states: dict[str, OrderState]) -> None:
-    for e in execs:
-        if e.sec_type == "BAG" or not e.order_ref.startswith(refs.day_prefix(trade_date, ctx.mode)):
-            continue
-        ctx.store.record_fill(
-            exec_id=e.exec_id,
-            order_ref=e.order_ref,
-            order_id=e.order_id,
-            perm_id=e.perm_id,
-            trade_date=trade_date,
-            mode=ctx.mode,
-            con_id=e.con_id,
-            local_symbol=e.local_symbol,
-            right=e.right,
-            strike=e.strike,
-            side=e.side,
-            quantity=e.shares,
-            price=e.price,
-            at=e.at,
-            role=refs.role_of(e.order_ref) or "unknown",
-            commission=e.commission,
-        )
-        if e.commission is not None:
-            ctx.store.set_commission(e.exec_id, e.commission)
-
-
 def _legs(trade: dict[str, Any], entry: OrderState | None) -> tuple[ComboLeg, ...]:
     if entry is not None and entry.legs:
         return entry.legs
@@ -127,7 +102,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     for s in states.values():
         record_status(day_ctx, s)
     execs = await gw.executions(trade_date)
-    _record_execs(day_ctx, trade_date, execs, states)
+    record_executions(day_ctx, trade_date, execs)
     entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
     legs = _legs(trade, entry)
     if trade.get("status") == "pending":

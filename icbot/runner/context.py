@@ -37,6 +37,7 @@ class RunContext:
     # Crash-point testing (SPEC §6): ICBOT_CRASH_AT=<phase>[:<status>] makes the process die abruptly right after
     # journaling that event, exactly as a power cut or `kill -9` would. Only tests set it.
     crash_at: str | None = None
+    finished: bool = False
 
     @property
     def mode(self) -> str:
@@ -69,6 +70,12 @@ class RunContext:
         if self.crash_at and self.crash_at in (phase, f"{phase}:{status}"):
             self.echo(f"ICBOT_CRASH_AT={self.crash_at}: dying here on purpose")
             os._exit(137)
+
+    def finish(self, exit_code: int, summary: str = "") -> None:
+        """Close this process's `runs` row with its exit code (once)."""
+        if not self.finished and self.run_id is not None:
+            self.store.finish_run(self.run_id, exit_code=exit_code, at=self.clock.now(), summary=summary)
+        self.finished = True
 
     def save_trade(self, **fields: Any) -> dict[str, Any]:
         return self.store.save_trade(self.trade_date, self.mode, self.clock.now(), **fields)

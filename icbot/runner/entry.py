@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ComboOrder, OrderState
+from icbot.broker.types import OrderState
 from icbot.runner.context import RunContext
-from icbot.runner.exits import DEAD, record_status
+from icbot.runner.exits import DEAD
+from icbot.runner.records import record_status
 
 FILLED = {"Filled"}
 
@@ -76,22 +77,3 @@ async def work_entry(
     record_status(ctx, final)
     seconds = (ctx.now() - started_at).total_seconds() if final.filled > 0 else None
     return EntryOutcome(final, attempts, seconds, True)
-
-
-def entry_intent(ctx: RunContext, order: ComboOrder, role: str = "entry") -> None:
-    """Write the entry's intent before it is sent (SPEC §4)."""
-    ctx.store.record_intent(
-        trade_date=ctx.trade_date,
-        mode=ctx.mode,
-        role=role,
-        order_ref=order.order_ref,
-        action=order.action,
-        order_type=order.order_type,
-        quantity=order.quantity,
-        legs=[
-            {"con_id": leg.con_id, "action": leg.action, "right": leg.right, "strike": leg.strike} for leg in order.legs
-        ],
-        at=ctx.now(),
-        limit_price=order.limit_price,
-        transmitted=not ctx.is_experiment,
-    )

@@ -18,6 +18,7 @@ from icbot.config import TRIGGER_METHODS
 from icbot.core.exits import exit_prices
 from icbot.runner import refs
 from icbot.runner.context import RunContext
+from icbot.runner.records import record_intent, record_status
 
 WORKING = {"PreSubmitted", "Submitted", "PendingSubmit", "ApiPending"}
 ACKNOWLEDGED = {"PreSubmitted", "Submitted", "Filled"}
@@ -68,41 +69,11 @@ def exit_order(
 
 async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: str) -> OrderState:
     """Journal the intent, send, journal the acknowledgement. Never retried blindly: a failure is reported."""
-    store = ctx.store
-    store.record_intent(
-        trade_date=ctx.trade_date,
-        mode=ctx.mode,
-        role=role,
-        order_ref=order.order_ref,
-        action=order.action,
-        order_type=order.order_type,
-        quantity=order.quantity,
-        legs=[
-            {"con_id": leg.con_id, "action": leg.action, "right": leg.right, "strike": leg.strike} for leg in order.legs
-        ],
-        at=ctx.now(),
-        limit_price=order.limit_price,
-        aux_price=order.aux_price,
-        trigger_method=order.trigger_method,
-        good_after=order.good_after.isoformat() if order.good_after else None,
-        oca_group=order.oca_group,
-    )
+    record_intent(ctx, order, role)
     state = await gw.place(order)
-    store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+    ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
     record_status(ctx, state)
     return state
-
-
-def record_status(ctx: RunContext, state: OrderState, message: str = "") -> None:
-    ctx.store.record_order_status(
-        state.order_ref,
-        status=state.status,
-        filled=state.filled,
-        remaining=state.remaining,
-        avg_fill_price=state.avg_fill_price,
-        at=ctx.now(),
-        message=message or (state.last_error or ""),
-    )
 
 
 async def ensure_exits(

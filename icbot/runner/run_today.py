@@ -7,6 +7,7 @@ ladder, confirms a cancel, repairs missing exits) instead of trading again. Exit
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +22,9 @@ from icbot.core.strikes import Condor, select_condor
 from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK, GatewayUnavailable, IcbotError
 from icbot.runner import refs
 from icbot.runner.context import RunContext
-from icbot.runner.entry import EntryOutcome, entry_intent, rung_for_price, work_entry
-from icbot.runner.exits import WORKING, ensure_exits, record_status
+from icbot.runner.entry import EntryOutcome, rung_for_price, work_entry
+from icbot.runner.exits import WORKING, ensure_exits
+from icbot.runner.records import record_executions, record_intent, record_status
 
 # How long before the entry instant a run may start (connect, load the chain, stream greeks). Earlier fires —
 # the other DST candidate time of the launchd agent — exit 0 quietly.
@@ -304,7 +306,7 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
     halted, why = ctx.store.halted()
     if halted:
         raise _no_trade(ctx, "order", f"halted ({why or 'kill'}) just before sending")
-    entry_intent(ctx, order)
+    record_intent(ctx, order, refs.ENTRY, transmitted=not ctx.is_experiment)
     ctx.journal(
         "order",
         "start",
@@ -331,7 +333,7 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
 
 def _experiment_fill(ctx: RunContext, session: SessionTimes, order: ComboOrder, mid: float, ladder: list[float]) -> int:
     """Experiment mode: the same path up to the order; nothing is transmitted; a hypothetical fill at the mid."""
-    entry_intent(ctx, order)
+    record_intent(ctx, order, refs.ENTRY, transmitted=not ctx.is_experiment)
     credit = round(-mid, 6)
     ctx.journal("order", "skip", f"experiment: not transmitted (would BUY {order.quantity} at {ladder[0]:.2f})")
     ctx.journal("fill", "ok", f"experiment: hypothetical fill at the mid, credit {credit:.2f}", credit=credit)
@@ -365,34 +367,15 @@ async def _entry_fills(
             for e in await gw.executions(ctx.trade_date)
             if e.order_id == state.order_id or e.order_ref == state.order_ref
         ]
-        legs = [e for e in execs if e.sec_type != "BAG"]
+        # An execution matched by orderId is this order's, whatever ref the report carries.
+        legs = [replace(e, order_ref=state.order_ref) for e in execs if e.sec_type != "BAG"]
         complete = (
             legs and all(e.commission is not None for e in legs) and sum(e.shares for e in legs) >= 4 * state.filled
         )
         if complete or ctx.now() >= deadline:
             break
         await ctx.clock.asleep(0.5)
-    for e in legs:
-        ctx.store.record_fill(
-            exec_id=e.exec_id,
-            order_ref=state.order_ref,
-            order_id=e.order_id,
-            perm_id=e.perm_id,
-            trade_date=ctx.trade_date,
-            mode=ctx.mode,
-            con_id=e.con_id,
-            local_symbol=e.local_symbol,
-            right=e.right,
-            strike=e.strike,
-            side=e.side,
-            quantity=e.shares,
-            price=e.price,
-            at=e.at,
-            role=refs.ENTRY,
-            commission=e.commission,
-        )
-        if e.commission is not None:
-            ctx.store.set_commission(e.exec_id, e.commission)
+    legs = record_executions(ctx, ctx.trade_date, legs)
     flow = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in legs])
     return {
         "credit": flow.per_combo,

@@ -48,6 +48,12 @@ def open_context(
         ctx.run_id = store.start_run(
             command=command, mode=config.mode, trade_date=ctx.trade_date, at=clock.now(), argv=list(sys.argv)
         )
-        yield ctx
+        try:
+            yield ctx
+        except BaseException as exc:
+            if not ctx.finished:  # every orderly ending finishes the run first; this is a crash
+                ctx.finish(int(getattr(exc, "exit_code", 1) or 1), f"{type(exc).__name__}: {exc}")
+                ctx.notifier.failure(f"icbot {ctx.trade_date}: {command} crashed", f"{type(exc).__name__}: {exc}")
+            raise
     finally:
         store.close()
