@@ -282,14 +282,29 @@ class MarketData(Contracts):
                 raise BrokerError(f"the gateway does not know contract {con_id}")
             contract = details[0].contract
             contract.exchange = "SMART"
+        return await self._bars(contract, start, end, "MIDPOINT")
+
+    async def index_range(self, symbol: str, start: datetime, end: datetime) -> tuple[float, float] | None:
+        """(low, high) of an index between start and end from its 1-minute TRADES bars; None without bars.
+
+        `check` runs every few minutes; the bars show a short strike touched between two runs too.
+        """
+        bars = await self._bars(await self._index(symbol), start, end, "TRADES")
+        if not bars:
+            return None
+        return min(b[3] for b in bars), max(b[2] for b in bars)
+
+    async def _bars(
+        self, contract: Contract, start: datetime, end: datetime, what: str
+    ) -> list[tuple[datetime, float, float, float, float]]:
         seconds = max(60, math.ceil((end - start).total_seconds()) + 60)
         duration = f"{seconds} S" if seconds <= 86400 else f"{math.ceil(seconds / 86400)} D"
         try:
             bars = await self.request(
                 lambda: self.ib.reqHistoricalDataAsync(
-                    contract, end, duration, "1 min", "MIDPOINT", True, formatDate=2, timeout=0
+                    contract, end, duration, "1 min", what, True, formatDate=2, timeout=0
                 ),
-                f"midpoint bars of {contract.localSymbol or con_id}",
+                f"{what.lower()} bars of {contract.localSymbol or contract.symbol or contract.conId}",
                 timeout=self.timeout * 3,
             )
         except BrokerError as exc:

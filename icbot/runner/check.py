@@ -213,20 +213,46 @@ def _close_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[s
     return EXIT_OK
 
 
+def touched_sides(low: float, high: float, short_put: float | None, short_call: float | None) -> list[str]:
+    """Which short strikes the index reached within [low, high]: at or below the put, at or above the call."""
+    sides = []
+    if short_put is not None and low <= short_put:
+        sides.append("put")
+    if short_call is not None and high >= short_call:
+        sides.append("call")
+    return sides
+
+
 async def _check_touch(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> None:
-    """Alert once per side when the index reaches a short strike (no action — the stop does the work)."""
+    """Alert once per side when the index has reached a short strike since the fill (no action: the stop acts).
+
+    Uses the index's 1-minute bars since the entry, so a touch between two `check` runs is not missed.
+    """
     spx = await gw.spx_price()
-    if spx is None:
+    low = high = spx
+    if trade.get("entry_filled_at"):
+        span = await gw.index_range("SPX", datetime.fromisoformat(trade["entry_filled_at"]), ctx.now())
+        if span is not None:
+            low = span[0] if low is None else min(low, span[0])
+            high = span[1] if high is None else max(high, span[1])
+    if low is None or high is None:
         return
-    already = {e.get("message", "") for e in ctx.store.events(ctx.trade_date, ctx.mode) if e.get("phase") == "touch"}
-    for side, strike, touched in (
-        ("put", trade.get("short_put"), spx <= float(trade.get("short_put") or 0)),
-        ("call", trade.get("short_call"), spx >= float(trade.get("short_call") or 1e12)),
-    ):
-        msg = f"SPX {spx:.2f} touched the short {side} {strike:g}" if strike else ""
-        if touched and not any(m.startswith("SPX") and f"short {side}" in m for m in already):
-            ctx.journal("touch", "warn", msg, spx=spx)
-            ctx.notifier.warning(f"icbot {ctx.trade_date}: short {side} touched", msg)
+    alerted = {
+        (e.get("data") or {}).get("side")
+        for e in ctx.store.events(ctx.trade_date, ctx.mode)
+        if e.get("phase") == "touch"
+    }
+    short_put, short_call = trade.get("short_put"), trade.get("short_call")
+    for side in touched_sides(low, high, short_put, short_call):
+        if side in alerted:
+            continue
+        strike = short_put if side == "put" else short_call
+        extreme = low if side == "put" else high
+        msg = (
+            f"SPX reached {extreme:.2f}, touching the short {side} {strike:g} (now {spx if spx is not None else 'n/a'})"
+        )
+        ctx.journal("touch", "warn", msg, side=side, extreme=extreme, spx=spx)
+        ctx.notifier.warning(f"icbot {ctx.trade_date}: short {side} touched", msg)
 
 
 def _check_orphans(ctx: RunContext, live: list[dict[str, Any]], positions: list[Position]) -> int:

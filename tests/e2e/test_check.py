@@ -143,3 +143,15 @@ def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
     result = day.run("check", clock=f"2026-11-24T10:00:00-05:00@{__import__('time').time()}x1")
     assert result.returncode == 0
     assert day.alerts_received() == []
+
+
+def test_short_strike_touched_between_checks_alerts_once(make_day):
+    # Seed 7 dips through the short put at about 11:40; a later time exit keeps the trade open through it.
+    day = make_day(exits__time_exit="13:00")
+    open_trade(day)
+    monitor(day, until="13:30")
+    touches = [a for a in day.alerts_received() if "touched" in a["title"]]
+    assert [a["title"].split(": ")[1] for a in touches] == ["short put touched"]
+    event = next(e for e in day.events() if e["phase"] == "touch")
+    assert event["data"]["side"] == "put" and event["data"]["extreme"] <= day.trade()["short_put"]
+    assert day.trade()["status"] == "closed"

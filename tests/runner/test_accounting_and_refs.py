@@ -100,3 +100,19 @@ def test_modes_and_days_never_share_a_prefix():
     assert not refs.order_ref(D, "live", refs.ENTRY).startswith(refs.day_prefix(D, "paper"))
     assert not refs.order_ref(date(2026, 11, 25), "paper", refs.ENTRY).startswith(refs.day_prefix(D, "paper"))
     assert refs.oca_group(D, "paper") != refs.oca_group(D, "paper", attempt=2)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (5950.0, 6050.0, []),
+        (5940.0, 6050.0, ["put"]),  # reaching the strike counts
+        (5939.9, 6070.0, ["put", "call"]),
+        (5941.0, 6070.0, ["call"]),
+    ],
+)
+def test_touched_sides(low, high, expected):
+    from icbot.runner.check import touched_sides
+
+    assert touched_sides(low, high, 5940.0, 6070.0) == expected
+    assert touched_sides(low, high, None, None) == []
