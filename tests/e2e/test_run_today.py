@@ -230,3 +230,17 @@ def test_competing_session_before_the_entry_is_a_clean_no_trade(make_day):
     assert trade["status"] == "no_trade" and trade["no_trade_reason"]
     assert not entry_orders(day)
     assert [a["type"] for a in day.alerts_received()] == ["warning"]
+
+
+def test_halt_flag_in_the_journal_stops_any_order(make_day):
+    from icbot.clock import ny_datetime
+    from icbot.store.repo import Store
+
+    day = make_day()
+    store = Store.open(day.db_path)
+    store.halt("testing the kill switch", at=ny_datetime("2026-11-24", "09:00"))
+    store.close()
+    result = day.run("run-today")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "halted" in day.trade()["no_trade_reason"]
+    assert [r for r in day.sim.sim.requests() if r.name == "placeOrder"] == []
