@@ -69,8 +69,13 @@ async def work_entry(
             attempts = rung + 1
             price = ladder[rung]
             state = await gw.modify_limit(state.order_id, price)
+            if state.filled > 0 and state.limit_price != price:
+                ctx.journal(
+                    "order", "info", f"filled at {state.limit_price} before the re-price to {price:.2f} applied"
+                )
+                continue
             ctx.store.update_order_prices(state.order_ref, limit_price=price, at=ctx.now())
-            ctx.journal("order", "info", f"re-priced to {price:.2f} (rung {attempts}/{len(ladder)})", limit=price)
+            ctx.journal("order", "info", f"re-price to {price:.2f} sent (rung {attempts}/{len(ladder)})", limit=price)
     # Deadline: cancel and take whatever the gateway says is final (a fill may have raced the cancel).
     ctx.journal("order", "info", f"deadline {deadline.strftime('%H:%M:%S')} reached; cancelling the entry")
     final = await gw.cancel(state.order_id)

@@ -393,7 +393,7 @@ async def _after_entry(
     ctx.journal(
         "order",
         "ok" if state.filled > 0 else "fail",
-        f"entry {state.status} after {outcome.attempts} rung(s), filled {state.filled:g}/{state.quantity:g}",
+        f"entry {state.status} after {outcome.attempts} rung(s) sent, filled {state.filled:g}/{state.quantity:g}",
         order_status=state.status,
         filled=state.filled,
     )
