@@ -12,6 +12,7 @@ def test_custom(sim_gateway_factory):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,3 +42,29 @@ def sim_gateway_factory() -> Iterator[SimFactory]:
 def sim_gateway(sim_gateway_factory: SimFactory) -> SimGateway:
     """A simulator at 2026-11-24 09:31 New York, speed 60, seed 7, account DU1234567."""
     return sim_gateway_factory()
+
+
+class _SimErrors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def simulator_logged_no_error(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A simulator that fails a request or a tick logs it and carries on; no test may pass over such a bug.
+
+    Tests that feed the simulator bad requests on purpose mark themselves `sim_errors_expected`.
+    """
+    handler = _SimErrors()
+    logger = logging.getLogger("icbot.sim")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if request.node.get_closest_marker("sim_errors_expected") is None:
+        assert not handler.records, f"simulator errors: {[r.getMessage() for r in handler.records][:3]}"
