@@ -112,6 +112,7 @@ async def ensure_exits(
     for role in missing:
         order = exit_order(ctx, role, legs, quantity, plan, attempt if exits else 1, oca)
         state = await place_exit(ctx, gw, order, role)
+        ctx.journal("exits", "info", f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref)
         placed.append(state)
     # Verify: every placed exit must be acknowledged (PreSubmitted/Submitted, or already Filled).
     problems = []

@@ -151,32 +151,40 @@ def test_gateway_down_until_after_the_deadline(make_day):
     assert [a["type"] for a in day.alerts_received()] == ["warning"]
 
 
-def test_killed_after_the_fill_rerun_places_exits_and_no_second_entry(make_day):
+CRASH_POINTS = [
+    "underlying:ok",  # chain streaming, nothing sent
+    "select:ok",  # strikes chosen, nothing sent
+    "order:start",  # entry intent journaled; the order is about to be sent
+    "order:ok",  # the entry filled; the fill not yet recorded
+    "fill:ok",  # the position is open, no exit placed
+    "exits:info",  # one exit placed, two missing
+    "exits:ok",  # all three placed; the trade not yet marked complete
+]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_killed_at_any_phase_the_rerun_never_doubles_and_never_leaves_risk(make_day, point):
     day = make_day()
-    crashed = day.run("run-today", extra_env={"ICBOT_CRASH_AT": "fill:ok"})
+    crashed = day.run("run-today", extra_env={"ICBOT_CRASH_AT": point})
     assert crashed.returncode == 137, crashed.stdout + crashed.stderr
-    assert len(entry_orders(day)) == 1 and entry_orders(day)[0].status == "Filled"
-    assert not [o for o in icbot_orders(day) if not o.req.order_ref.endswith("entry")]  # no exits yet: risk open
-
     rerun = day.run("run-today")
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert len(entry_orders(day)) == 1  # never a second entry
+    entries = entry_orders(day)
+    assert len(entries) <= 1, "never a second entry"
     exits = [o for o in icbot_orders(day) if not o.req.order_ref.endswith("entry")]
-    assert sorted(o.req.order_type for o in exits) == ["LMT", "MKT", "STP"]
-    assert all(o.status in ("PreSubmitted", "Submitted") for o in exits)
-    assert day.trade()["exits_ok"] is True
-
-
-def test_killed_after_the_order_was_sent_rerun_resumes_the_same_order(make_day):
-    day = make_day()
-    crashed = day.run("run-today", extra_env={"ICBOT_CRASH_AT": "order:start"})
-    assert crashed.returncode == 137
-    rerun = day.run("run-today")
-    assert rerun.returncode in (0, 3), rerun.stdout + rerun.stderr
-    # Whatever happened, there is exactly one entry intent and at most one entry at the gateway.
-    assert len(entry_orders(day)) <= 1
-    if rerun.returncode == 0:
-        assert day.trade()["exits_ok"] is True
+    if entries and entries[0].filled > 0:
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        working = [o for o in exits if o.status in ("PreSubmitted", "Submitted")]
+        assert sorted(o.req.order_type for o in working) == ["LMT", "MKT", "STP"]
+        assert len({o.req.oca_group for o in working}) == 1
+        assert all(o.req.total_qty == entries[0].filled for o in working)
+        assert day.trade()["status"] == "open" and day.trade()["exits_ok"] is True
+    else:
+        assert rerun.returncode == 3, rerun.stdout + rerun.stderr
+        assert not exits and day.trade()["status"] == "no_trade"
+    before = len(day.sim_orders())
+    again = day.run("run-today")  # and a third run sends nothing
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(day.sim_orders()) == before
 
 
 def test_experiment_mode_sends_no_order(make_day):
