@@ -101,21 +101,22 @@ def trade_table(trade: dict[str, Any]) -> Table:
 
 def orders_table(orders: list[dict[str, Any]]) -> Table:
     table = Table(title="Orders")
-    for col in ("role", "type", "qty", "limit", "stop", "good after", "OCA group", "status", "filled"):
-        table.add_column(col)
+    for col in ("role", "order", "limit", "stop", "from", "status", "filled"):
+        table.add_column(col, no_wrap=True)
     for o in orders:
         good_after = o.get("good_after")
         table.add_row(
             o["role"],
-            f"{o['action']} {o['order_type']}",
-            str(o["quantity"]),
+            f"{o['action']} {o['quantity']:g} {o['order_type']}",
             _money(o.get("limit_price")),
             _money(o.get("aux_price")),
-            _ny(good_after) if good_after else "",
-            o.get("oca_group") or "",
+            _ny(good_after)[:5] if good_after else "",
             o.get("status") or "",
             _money(o.get("filled"), "{:g}"),
         )
+    if orders and any(o.get("oca_group") for o in orders):
+        groups = sorted({o["oca_group"] for o in orders if o.get("oca_group")})
+        table.caption = "OCA group: " + ", ".join(groups)
     return table
 
 
