@@ -253,3 +253,31 @@ def test_halt_flag_in_the_journal_stops_any_order(make_day):
     assert result.returncode == 3, result.stdout + result.stderr
     assert "halted" in day.trade()["no_trade_reason"]
     assert [r for r in day.sim.sim.requests() if r.name == "placeOrder"] == []
+
+
+def test_two_run_today_processes_at_once_send_one_entry(make_day):
+    import os
+    import subprocess
+
+    from tests.e2e.conftest import ICBOT
+
+    day = make_day()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")}
+    env.update(day.sim.env())
+    env["ICBOT_NOTIFY_URLS"] = day.sink.url()
+    procs = [
+        subprocess.Popen(
+            [ICBOT, "run-today", "--config", str(day.config_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=180) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 0], outs
+    assert sum("already" in out + err for out, err in outs) == 1, outs
+    assert len(entry_orders(day)) == 1
+    assert day.trade()["exits_ok"] is True
