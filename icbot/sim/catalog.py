@@ -35,37 +35,27 @@ class Catalog:
         close = market.close_time().strftime("%H%M")
         self.trading_hours = f"{ymd}:0930-{ymd}:{close}"
         self.liquid_hours = f"{ymd}:0930-{ymd}:{close}"
-        self.spx = ContractInfo(
-            con_id=Market.SPX_CON_ID,
-            symbol="SPX",
-            sec_type="IND",
-            exchange="CBOE",
-            local_symbol="SPX",
-            trading_class="SPX",
-            market_name="SPX",
-            min_tick=0.01,
-            valid_exchanges="CBOE",
-            long_name=SPX_LONG_NAME,
-            trading_hours=self.trading_hours,
-            liquid_hours=self.liquid_hours,
-            market_rule_ids="239",
-        )
-        self.vix = ContractInfo(
-            con_id=Market.VIX_CON_ID,
-            symbol="VIX",
-            sec_type="IND",
-            exchange="CBOE",
-            local_symbol="VIX",
-            trading_class="VIX",
-            market_name="VIX",
-            min_tick=0.01,
-            valid_exchanges="CBOE",
-            long_name=VIX_LONG_NAME,
-            trading_hours=self.trading_hours,
-            liquid_hours=self.liquid_hours,
-            market_rule_ids="239",
-        )
+        self.spx = self._index(Market.SPX_CON_ID, "SPX", SPX_LONG_NAME)
+        self.vix = self._index(Market.VIX_CON_ID, "VIX", VIX_LONG_NAME)
         self.options: dict[int, OptionSpec] = {o.con_id: o for o in market.options()}
+
+    def _index(self, con_id: int, symbol: str, long_name: str) -> ContractInfo:
+        """A CBOE index as IB describes it (SPX, VIX): same exchange, tick, rule and hours."""
+        return ContractInfo(
+            con_id=con_id,
+            symbol=symbol,
+            sec_type="IND",
+            exchange="CBOE",
+            local_symbol=symbol,
+            trading_class=symbol,
+            market_name=symbol,
+            min_tick=0.01,
+            valid_exchanges="CBOE",
+            long_name=long_name,
+            trading_hours=self.trading_hours,
+            liquid_hours=self.liquid_hours,
+            market_rule_ids="239",
+        )
 
     @property
     def session_date(self) -> date:
