@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from icbot.broker.errors import OrderRejected
+from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, OrderState
 from icbot.core.accounting import LegFill, net_flow
@@ -318,13 +318,13 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
     started = ctx.now()
     try:
         state = await gw.place(order)
-    except OrderRejected as exc:
+    except GatewayUnavailable as exc:  # includes OrderUnconfirmed: sent, never acknowledged, may be live
+        raise _critical(ctx, "order", f"connection lost while sending the entry; its fate is unknown: {exc}") from exc
+    except (OrderRejected, ReadOnlyApi) as exc:  # refused: the order does not exist at the gateway
         ctx.store.record_order_status(
             ref, status="Rejected", filled=0, remaining=quantity, avg_fill_price=None, at=ctx.now(), message=str(exc)
         )
-        raise _no_trade(ctx, "order", f"entry rejected by the gateway: {exc}") from exc
-    except GatewayUnavailable as exc:
-        raise _critical(ctx, "order", f"connection lost while sending the entry; its fate is unknown: {exc}") from exc
+        raise _no_trade(ctx, "order", f"entry refused by the gateway: {exc}") from exc
     ctx.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
     record_status(ctx, state)
     outcome = await work_entry(ctx, gw, state, ladder=ladder, rung=0, started_at=started, deadline=session.deadline_at)

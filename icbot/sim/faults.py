@@ -13,6 +13,9 @@ Spec strings (the CLI's ``--fault``, repeatable; tests may pass the same strings
 ``competing-session[=SECS]``   10197 "No market data during competing live session"; streams stop
 ``pacing[=N]``                 more than N (default 50) client messages in one real second → error 100,
                                and the excess message is dropped
+``read-only``                  the API is in read-only mode: every new order is answered 321 "Error validating
+                               request.-'bW' : cause - The API interface is currently in Read-Only mode." and
+                               never exists at the gateway
 ``fill-on-cancel``             the next cancelOrder for a working order arrives just after it traded: the order
                                fills at its limit, and the cancel is answered 10148 (cannot be cancelled, Filled)
 ``restart-at=09:35:00``        a gateway restart: 1100 connectivity lost, then 1102 restored after 30 s
@@ -41,6 +44,7 @@ KINDS = (
     "pacing",
     "restart",
     "fill-on-cancel",
+    "read-only",
 )
 ALIASES = {"refuse-until": "refuse", "drop-at": "drop", "restart-at": "restart"}
 DEFAULT_RESTART_OUTAGE_S = 30.0
@@ -125,7 +129,7 @@ def parse_fault(spec: str, session_date: date) -> Fault:
         raise FaultSpecError(
             f"unknown fault {name!r}; known: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
             "no-greeks=SECONDS, no-market-data[=SECONDS], competing-session[=SECONDS], pacing[=N], restart-at=T, "
-            "fill-on-cancel"
+            "fill-on-cancel, read-only"
         )
     try:
         if kind == "drop-after-orders":
@@ -141,7 +145,7 @@ def parse_fault(spec: str, session_date: date) -> Fault:
             return Fault(kind, at=at, seconds=float(value) if value else DEFAULT_RESTART_OUTAGE_S)
         if kind == "refuse":
             return Fault(kind, until=parse_when(value, session_date))
-        if kind in ("drop", "fill-on-cancel"):
+        if kind in ("drop", "fill-on-cancel", "read-only"):
             return Fault(kind, at=at)
         seconds = float(value) if value else None
         if seconds is not None and seconds <= 0:
@@ -197,6 +201,9 @@ class FaultPlan:
                 f.fired = True
                 return f.reason
         return None
+
+    def read_only(self, now: datetime) -> bool:
+        return any(f.started(now) for f in self._of("read-only"))
 
     def take_fill_on_cancel(self, now: datetime) -> bool:
         """True once: the cancel now arriving loses the race against a fill."""

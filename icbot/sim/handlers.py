@@ -200,10 +200,16 @@ def cancel_historical(server: SimServer, conn: Connection, fields: list[str], no
 
 
 # -- orders --------------------------------------------------------------------------------------------
+READ_ONLY_TEXT = "Error validating request.-'bW' : cause - The API interface is currently in Read-Only mode."
+
+
 def place_order(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
     req = parse_place_order(fields, conn.version)
     assert conn.client_id is not None
     engine = server.engine
+    if server.faults.read_only(now) and not req.what_if:
+        conn.error(req.order_id, 321, READ_ONLY_TEXT)
+        return
     reject = None
     drop = False
     if not req.what_if:

@@ -281,3 +281,14 @@ def test_two_run_today_processes_at_once_send_one_entry(make_day):
     assert sum("already" in out + err for out, err in outs) == 1, outs
     assert len(entry_orders(day)) == 1
     assert day.trade()["exits_ok"] is True
+
+
+def test_read_only_api_is_a_clear_no_trade(make_day):
+    day = make_day(faults=["read-only"])
+    result = day.run("run-today")
+    assert result.returncode == 3, result.stdout + result.stderr
+    reason = day.trade()["no_trade_reason"]
+    assert "read-only" in reason and "Read-Only API" in reason  # says what is wrong and where to fix it
+    assert not entry_orders(day)
+    alerts = day.alerts_received()
+    assert [a["type"] for a in alerts] == ["warning"] and "read-only" in alerts[0]["message"]

@@ -31,6 +31,7 @@ def test_fault_specs_parse_and_bad_ones_say_what_is_allowed():
     assert parse_fault("refuse-until=09:31:30", d).until is not None
     assert parse_fault("drop-after-orders=2", d).count == 2
     assert parse_fault("fill-on-cancel@09:32:30", d).kind == "fill-on-cancel"
+    assert parse_fault("read-only", d).kind == "read-only"
     for bad in ("bogus", "drop-after-orders=0", "no-greeks=-1", "drop-at=25:00", "restart-at"):
         with pytest.raises(FaultSpecError):
             parse_fault(bad, d)
@@ -227,3 +228,20 @@ def test_fill_on_cancel_makes_the_next_cancel_lose_the_race(sim_gateway_factory)
 
     run(go())
     assert [o.status for o in gw.sim.orders()] == ["Filled", "Cancelled"]
+
+
+def test_read_only_answers_every_order_with_321_and_keeps_none(sim_gateway_factory):
+    gw = sim_gateway_factory(faults=["read-only"])
+
+    async def go() -> None:
+        ib = await connect(gw.host, gw.port)
+        errors = collect_errors(ib)
+        bag, _ = await condor(ib, *IC)
+        trade = ib.placeOrder(bag, LimitOrder("BUY", 1, -30.0))
+        assert await wait_until(lambda: any(code == 321 for _, code, _ in errors))
+        (order_id, _, text) = next(e for e in errors if e[1] == 321)
+        assert order_id == trade.order.orderId and "Read-Only mode" in text
+        ib.disconnect()
+
+    run(go())
+    assert gw.sim.orders() == []
