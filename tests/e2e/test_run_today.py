@@ -292,3 +292,20 @@ def test_read_only_api_is_a_clear_no_trade(make_day):
     assert not entry_orders(day)
     alerts = day.alerts_received()
     assert [a["type"] for a in alerts] == ["warning"] and "read-only" in alerts[0]["message"]
+
+
+def test_connection_lost_right_after_sending_is_critical_then_the_rerun_adopts_the_order(make_day):
+    day = make_day(faults=["drop-after-orders=1"])
+    lost = day.run("run-today")
+    assert lost.returncode == 4, lost.stdout + lost.stderr
+    assert [a["type"] for a in day.alerts_received()] == ["failure"]  # the order's fate was unknown: urgent
+    assert len(entry_orders(day)) == 1  # it lives on at the gateway
+    rerun = day.run("run-today")
+    assert rerun.returncode in (0, 3), rerun.stdout + rerun.stderr
+    (entry,) = entry_orders(day)  # adopted by orderRef, never sent twice
+    exits = [o for o in icbot_orders(day) if not o.req.order_ref.endswith("entry")]
+    if entry.filled > 0:
+        assert rerun.returncode == 0 and len(exits) == 3
+        assert all(o.status in ("PreSubmitted", "Submitted") for o in exits)
+    else:
+        assert rerun.returncode == 3 and entry.status == "Cancelled" and not exits
