@@ -9,13 +9,12 @@ experiment trades from historical bars with the same exit rules.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ComboLeg, OrderState, Position
+from icbot.broker.types import Position
 from icbot.clock import NEW_YORK
 from icbot.config import GatewayConfig
 from icbot.core.accounting import LegFill, net_flow, trade_pnl
@@ -25,7 +24,7 @@ from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError
 from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.exits import WORKING, ensure_exits
-from icbot.runner.records import record_executions, record_status
+from icbot.runner.records import entry_legs, record_executions, record_status
 from icbot.store.repo import Store
 
 REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_EXIT: "time_exit", refs.CLOSE: "manual"}
@@ -89,12 +88,6 @@ def _trade_date(trade: dict[str, Any]) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _legs(trade: dict[str, Any], entry: OrderState | None) -> tuple[ComboLeg, ...]:
-    if entry is not None and entry.legs:
-        return entry.legs
-    return ()
-
-
 async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], positions: list[Position]) -> int:
     trade_date = _trade_date(trade)
     day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
@@ -104,7 +97,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     execs = await gw.executions(trade_date)
     record_executions(day_ctx, trade_date, execs)
     entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
-    legs = _legs(trade, entry)
+    legs = entry_legs(day_ctx, trade_date, entry)
     if trade.get("status") == "pending":
         if entry is None or entry.filled <= 0:
             if entry is not None and entry.is_working:
@@ -290,15 +283,11 @@ async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any
     start = datetime.fromisoformat(trade["entry_filled_at"])
     time_exit_at = datetime.fromisoformat(trade["time_exit_at"])
     end = min(ctx.now(), time_exit_at + timedelta(minutes=1))
-    order = ctx.store.order(refs.order_ref(trade_date, ctx.mode, refs.ENTRY)) or {}
-    legs = order.get("legs") or []
-    if isinstance(legs, str):
-        legs = json.loads(legs)
-    series: dict[datetime, float] = {}
-    for leg in legs:
-        sign = -1.0 if leg["action"] == "SELL" else 1.0  # debit to close = Σ short mids − Σ long mids
-        for t, _o, _h, _l, c in await gw.mid_bars(int(leg["con_id"]), start, end):
-            series[t] = series.get(t, 0.0) + (-sign) * c
+    series: dict[datetime, float] = {}  # minute → debit to close = Σ short mids − Σ long mids
+    for leg in entry_legs(day_ctx, trade_date):
+        sign = 1.0 if leg.action == "SELL" else -1.0
+        for t, _o, _h, _l, c in await gw.mid_bars(leg.con_id, start, end):
+            series[t] = series.get(t, 0.0) + sign * c
     for t in sorted(series):
         debit = series[t]
         reason = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from icbot.broker.types import ComboOrder, Execution, OrderState
+from icbot.broker.types import ComboLeg, ComboOrder, Execution, OrderState
 from icbot.runner import refs
 from icbot.runner.context import RunContext
 
@@ -79,3 +79,18 @@ def record_executions(ctx: RunContext, trade_date: date, execs: Iterable[Executi
         if e.commission is not None:
             ctx.store.set_commission(e.exec_id, e.commission)
     return legs
+
+
+def entry_legs(ctx: RunContext, trade_date: date, entry: OrderState | None = None) -> tuple[ComboLeg, ...]:
+    """The four legs of a day's entry: as the gateway reports the order, else as its intent was journaled.
+
+    Exits are the same BAG sold back, so a repair needs these legs even when the gateway's copy of the entry
+    (e.g. a completed order from an earlier session) carries none.
+    """
+    if entry is not None and entry.legs:
+        return entry.legs
+    row = ctx.store.order(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
+    return tuple(
+        ComboLeg(int(leg["con_id"]), leg["action"], leg["right"], float(leg["strike"]), "")
+        for leg in (row or {}).get("legs") or []
+    )

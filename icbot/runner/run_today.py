@@ -8,7 +8,7 @@ ladder, confirms a cancel, repairs missing exits) instead of trading again. Exit
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
@@ -24,7 +24,7 @@ from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.entry import EntryOutcome, rung_for_price, work_entry
 from icbot.runner.exits import WORKING, ensure_exits
-from icbot.runner.records import record_executions, record_intent, record_status
+from icbot.runner.records import entry_legs, record_executions, record_intent, record_status
 
 # How long before the entry instant a run may start (connect, load the chain, stream greeks). Earlier fires —
 # the other DST candidate time of the launchd agent — exit 0 quietly.
@@ -99,7 +99,8 @@ async def _connect(ctx: RunContext, session: SessionTimes, *, may_have_risk: boo
 
 
 async def _run_day(ctx: RunContext, session: SessionTimes) -> int:
-    ctx.save_trade(status=(ctx.trade() or {}).get("status") or "pending", experiment=ctx.is_experiment)
+    if ctx.trade() is None:  # the day's row exists from the first journaled step on
+        ctx.save_trade(status="pending", experiment=ctx.is_experiment)
     may_have_risk = bool(ctx.store.orders(ctx.trade_date, ctx.mode))
     gw = await _connect(ctx, session, may_have_risk=may_have_risk)
     try:
@@ -471,7 +472,7 @@ async def _resume(
         f"found today's entry at the gateway: #{entry.order_id} {entry.status}, filled {entry.filled:g}",
     )
     record_status(ctx, entry)
-    legs = entry.legs or tuple(_legs_from_journal(ctx))
+    legs = entry_legs(ctx, ctx.trade_date, entry)
     if entry.status in WORKING and entry.filled < entry.quantity:
         trade = ctx.trade() or {}
         mid, natural = trade.get("mid_at_decision"), trade.get("natural_at_decision")
@@ -522,19 +523,3 @@ async def _resume(
             return EXIT_OK
         raise _critical(ctx, "exits", "today's entry filled but the position is gone and no icbot exit filled")
     return await _exits_phase(ctx, gw, session, legs, quantity, float(credit), existing=existing)
-
-
-def _legs_from_journal(ctx: RunContext) -> list[ComboLeg]:
-    row = ctx.store.order(refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY))
-    if not row:
-        return []
-    legs = row.get("legs") or []
-    if isinstance(legs, str):
-        import json
-
-        legs = json.loads(legs)
-    return [ComboLeg(int(x["con_id"]), x["action"], x["right"], float(x["strike"]), "") for x in legs]
-
-
-def now_in_window(session: SessionTimes, now: datetime) -> bool:
-    return session.entry_at - EARLY_START <= now < session.deadline_at
