@@ -19,7 +19,7 @@ import re
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -118,10 +118,6 @@ class Clock:
         """Virtual now in America/New_York, the zone every trading rule is written in."""
         return self.now().astimezone(NEW_YORK)
 
-    def at(self, real_epoch_seconds: float) -> datetime:
-        """The virtual instant that corresponds to a real Unix time (e.g. a file's mtime)."""
-        return datetime.fromtimestamp(self.start.timestamp() + (real_epoch_seconds - self.epoch) * self.speed, UTC)
-
     # -- waiting ------------------------------------------------------------------------------------
     def real_seconds(self, virtual_seconds: float) -> float:
         """How long a virtual duration takes in real seconds at this clock's speed."""
@@ -159,8 +155,3 @@ def ny_datetime(date_iso: str, hhmm: str = "09:31") -> datetime:
     """An aware New York datetime from a date and a wall time: a small helper for tests and the demo."""
     naive = datetime.fromisoformat(f"{date_iso}T{hhmm}")
     return naive.replace(tzinfo=NEW_YORK)
-
-
-def shift(clock: Clock, seconds: float) -> Clock:
-    """A clock identical to `clock` but `seconds` of virtual time ahead."""
-    return Clock(clock.start + timedelta(seconds=seconds), clock.epoch, clock.speed)

@@ -7,6 +7,7 @@ so launchd and scripts can tell "no trade today" (3) from "risk open" (4) from "
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -81,6 +82,6 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
         err_console.print(f"icbot: unexpected error: {type(exc).__name__}: {exc}", markup=False)
-        if "--debug" in sys.argv or __import__("os").environ.get("ICBOT_DEBUG"):
+        if "--debug" in sys.argv or os.environ.get("ICBOT_DEBUG"):
             raise
         sys.exit(EXIT_UNEXPECTED)

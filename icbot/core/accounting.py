@@ -57,8 +57,3 @@ def net_flow(fills: Iterable[LegFill], *, legs_per_combo: int = 4) -> NetFlow:
 def trade_pnl(*, credit: float, debit: float, quantity: float, multiplier: int, commissions: float) -> float:
     """Net dollars of a closed (or expired) condor: (credit − debit) × 100 × contracts − all commissions."""
     return round((credit - debit) * multiplier * quantity - commissions, 6)
-
-
-def unrealised_pnl(*, credit: float, mark_debit: float, quantity: float, multiplier: int, commissions: float) -> float:
-    """Mark-to-market dollars of an open condor if it were bought back at `mark_debit`."""
-    return trade_pnl(credit=credit, debit=mark_debit, quantity=quantity, multiplier=multiplier, commissions=commissions)

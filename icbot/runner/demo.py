@@ -24,6 +24,7 @@ from icbot.clock import ENV_VAR, NEW_YORK, Clock, ny_datetime
 from icbot.config import Config
 from icbot.core.schedule import next_sessions, shared_calendar
 from icbot.sim.fixture import start_sim
+from icbot.store.repo import Store
 
 ENTRY_SPEED = 20.0  # 09:31:00 → 09:33:00 in six real seconds
 MONITOR_SPEED = 900.0  # 09:33 → 11:30 in about eight real seconds
@@ -70,14 +71,12 @@ def _run_cli(args: list[str], env: dict[str, str], echo: Echo, prefix: str) -> i
 
 
 def _trade_is_open(db_path: Path, day: date, mode: str) -> bool:
-    from icbot.store.repo import Store
-
     store = Store.open(db_path, readonly=True)
     try:
         trade = store.trade(day, mode)
     finally:
         store.close()
-    return bool(trade) and trade is not None and trade.get("status") == "open"
+    return trade is not None and trade.get("status") == "open"
 
 
 def check_until_closed(
