@@ -57,6 +57,20 @@ class Day:
     def run(
         self, *args: str, clock: str | None = None, extra_env: dict[str, str] | None = None, timeout: float = 180
     ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.argv(*args),
+            env=self.env(clock, extra_env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def argv(self, *args: str) -> list[str]:
+        return [ICBOT, *args, "--config", str(self.config_path)]
+
+    def env(self, clock: str | None = None, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment launchd would give, plus this day's alert sink and the simulator's virtual clock."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")}
         env["ICBOT_NOTIFY_URLS"] = self.sink.url()
         if clock is not None:
@@ -64,14 +78,7 @@ class Day:
         elif self.sim is not None:
             env.update(self.sim.env())
         env.update(extra_env or {})
-        return subprocess.run(
-            [ICBOT, *args, "--config", str(self.config_path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return env
 
     def store(self) -> Store:
         return Store.open(self.db_path, readonly=True)

@@ -4,6 +4,8 @@ exits, orphan positions and experiment resolution — the real CLI against the s
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import datetime
 
 import pytest
 from ib_async import IB, LimitOrder, Option
@@ -65,7 +67,7 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions(make_day)
     assert trade["exit_debit"] == pytest.approx(debit)
     assert trade["pnl"] == pytest.approx((trade["credit"] - debit) * 100 - commissions)
     exited = trade["exited_at"]
-    assert ny_datetime(day.session.isoformat(), "11:30") <= __import__("datetime").datetime.fromisoformat(exited)
+    assert ny_datetime(day.session.isoformat(), "11:30") <= datetime.fromisoformat(exited)
     # the siblings were cancelled by OCA at the gateway
     statuses = {o.req.order_ref.rsplit(":", 1)[-1]: o.status for o in day.sim_orders()}
     assert statuses["take_profit"] == "Cancelled" and statuses["stop"] == "Cancelled"
@@ -140,7 +142,7 @@ def test_experiment_trade_is_resolved_from_market_data(make_day):
 
 def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
     day = make_day(sim=False)
-    result = day.run("check", clock=f"2026-11-24T10:00:00-05:00@{__import__('time').time()}x1")
+    result = day.run("check", clock=f"2026-11-24T10:00:00-05:00@{time.time()}x1")
     assert result.returncode == 0
     assert day.alerts_received() == []
 

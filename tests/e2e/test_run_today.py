@@ -3,15 +3,17 @@ SQLite journal and real apprise alerts to a loopback webhook. Each test is one s
 
 from __future__ import annotations
 
+import subprocess
 import time
 from datetime import datetime
 
 import pytest
 
-from icbot.clock import NEW_YORK
+from icbot.clock import NEW_YORK, ny_datetime
 from icbot.core.exits import exit_prices
 from icbot.core.strikes import pick_short_strike
 from icbot.sim.fills import FillParams
+from icbot.store.repo import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -242,9 +244,6 @@ def test_competing_session_before_the_entry_is_a_clean_no_trade(make_day):
 
 
 def test_halt_flag_in_the_journal_stops_any_order(make_day):
-    from icbot.clock import ny_datetime
-    from icbot.store.repo import Store
-
     day = make_day()
     store = Store.open(day.db_path)
     store.halt("testing the kill switch", at=ny_datetime("2026-11-24", "09:00"))
@@ -256,22 +255,10 @@ def test_halt_flag_in_the_journal_stops_any_order(make_day):
 
 
 def test_two_run_today_processes_at_once_send_one_entry(make_day):
-    import os
-    import subprocess
-
-    from tests.e2e.conftest import ICBOT
-
     day = make_day()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")}
-    env.update(day.sim.env())
-    env["ICBOT_NOTIFY_URLS"] = day.sink.url()
     procs = [
         subprocess.Popen(
-            [ICBOT, "run-today", "--config", str(day.config_path)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            day.argv("run-today"), env=day.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         for _ in range(2)
     ]

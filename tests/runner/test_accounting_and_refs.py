@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from icbot.core.accounting import LegFill, net_flow, trade_pnl
 from icbot.runner import refs
+from icbot.runner.check import touched_sides
 
 D = date(2026, 11, 24)
 
@@ -112,7 +113,5 @@ def test_modes_and_days_never_share_a_prefix():
     ],
 )
 def test_touched_sides(low, high, expected):
-    from icbot.runner.check import touched_sides
-
     assert touched_sides(low, high, 5940.0, 6070.0) == expected
     assert touched_sides(low, high, None, None) == []
