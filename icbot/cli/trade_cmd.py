@@ -1,4 +1,8 @@
-"""`icbot run-today` and `icbot check`: the scheduled trading commands."""
+"""`icbot run-today` and `icbot check`: the scheduled trading commands.
+
+The runner (ib_async, the journal, pandas through sqlite-utils) is imported inside each command, so that
+`icbot --version`, `config check` and `schedule` do not pay for it at start-up.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,6 @@ from pathlib import Path
 import typer
 
 from icbot.errors import EXIT_OK
-from icbot.runner import check as check_mod
-from icbot.runner import run_today as run_mod
-from icbot.runner.setup import load, open_context, today_session
-from icbot.store.lock import AlreadyRunning, day_lock
-from icbot.store.repo import Store
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="config.yaml to use (else $ICBOT_CONFIG, ./config.yaml).")
 
@@ -24,6 +23,10 @@ def run_today(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say why when there is nothing to do."),
 ) -> None:
     """Trade today's iron condor (fired by launchd at 09:31 ET); safe to run again the same day."""
+    from icbot.runner import run_today as run_mod
+    from icbot.runner.setup import load, open_context, today_session
+    from icbot.store.lock import AlreadyRunning, day_lock
+
     config, clock = load(config_path)
     session, today = today_session(config, clock)
     if session is None:
@@ -53,6 +56,11 @@ def check(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say so when there is nothing to check."),
 ) -> None:
     """Reconcile the open trade with the broker, account for exits, repair missing exits, alert."""
+    from icbot.runner import check as check_mod
+    from icbot.runner.setup import load, open_context
+    from icbot.store.lock import AlreadyRunning, day_lock
+    from icbot.store.repo import Store
+
     config, clock = load(config_path)
     if not config.db_path.exists():
         if verbose:
