@@ -10,8 +10,11 @@ contract-unit (multiply by the multiplier for dollars). Selling brings money in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,29 @@ class NetFlow:
     combos: float  # how many combo units the fills amount to
     commissions: float  # dollars, 0 for fills whose commission is not known yet
     commissions_complete: bool
+
+
+def execution_revision(exec_id: str) -> tuple[str, int]:
+    """Split an IB execId into the execution it names and its revision.
+
+    IB corrects an execution (a busted or re-priced trade) by sending it again under an execId that differs only
+    in the digits after the last period: `0000e0d5.6573d7a8.01.01` is replaced by `….01.02`. Summing both would
+    count the contracts and the money twice. An id without a numeric tail is its own execution, revision 0.
+    """
+    base, dot, tail = exec_id.rpartition(".")
+    if dot and base and tail.isdigit():
+        return base, int(tail)
+    return exec_id, 0
+
+
+def current_executions(items: Iterable[T], exec_id: Callable[[T], str]) -> list[T]:
+    """The executions that stand: for each execution only its latest revision, in the order first seen."""
+    latest: dict[str, tuple[int, T]] = {}
+    for item in items:
+        base, revision = execution_revision(exec_id(item))
+        if base not in latest or revision >= latest[base][0]:
+            latest[base] = (revision, item)
+    return [item for _, item in latest.values()]
 
 
 def net_flow(fills: Iterable[LegFill], *, legs_per_combo: int = 4) -> NetFlow:

@@ -14,7 +14,7 @@ from typing import Any
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, OrderState
-from icbot.core.accounting import LegFill, net_flow
+from icbot.core.accounting import LegFill, current_executions, net_flow
 from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
 from icbot.core.schedule import SessionTimes
 from icbot.core.sizing import contracts_for
@@ -370,19 +370,22 @@ async def _entry_fills(
         ]
         # An execution matched by orderId is this order's, whatever ref the report carries.
         legs = [replace(e, order_ref=state.order_ref) for e in execs if e.sec_type != "BAG"]
+        standing = current_executions(legs, lambda e: e.exec_id)  # a corrected execution counts once
         complete = (
-            legs and all(e.commission is not None for e in legs) and sum(e.shares for e in legs) >= 4 * state.filled
+            standing
+            and all(e.commission is not None for e in standing)
+            and sum(e.shares for e in standing) >= 4 * state.filled
         )
         if complete or ctx.now() >= deadline:
             break
         await ctx.clock.asleep(0.5)
-    legs = record_executions(ctx, ctx.trade_date, legs)
-    flow = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in legs])
+    record_executions(ctx, ctx.trade_date, legs)  # every revision is journaled
+    flow = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in standing])
     return {
         "credit": flow.per_combo,
         "commissions": flow.commissions,
         "complete": flow.commissions_complete,
-        "legs": len(legs),
+        "legs": len(standing),
     }
 
 

@@ -9,6 +9,7 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+from icbot.core.accounting import current_executions
 from icbot.errors import StoreError
 from icbot.store.base import StoreBase
 from icbot.store.codec import from_row, iso_at, iso_date, money, to_column, to_json
@@ -257,10 +258,17 @@ class OrderJournal(StoreBase):
             cur = conn.execute("UPDATE fills SET commission = ? WHERE exec_id = ?", (value, exec_id))
         return cur.rowcount == 1
 
-    def fills(self, trade_date: date, mode: str, role: str | None = None) -> list[dict[str, Any]]:
+    def fills(
+        self, trade_date: date, mode: str, role: str | None = None, *, superseded: bool = False
+    ) -> list[dict[str, Any]]:
+        """A day's leg executions as they stand: an execution IB corrected appears once, in its latest revision.
+
+        Every revision stays in the table (nothing is deleted); `superseded=True` returns them all.
+        """
         sql = "SELECT * FROM fills WHERE trade_date = ? AND mode = ?"
         params: list[Any] = [iso_date(trade_date), mode]
         if role is not None:
             sql += " AND role = ?"
             params.append(role)
-        return self._rows(sql + " ORDER BY id", params)
+        rows = self._rows(sql + " ORDER BY id", params)
+        return rows if superseded else current_executions(rows, lambda row: str(row["exec_id"]))

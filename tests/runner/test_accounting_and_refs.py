@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from icbot.core.accounting import LegFill, net_flow, trade_pnl
+from icbot.core.accounting import LegFill, current_executions, execution_revision, net_flow, trade_pnl
 from icbot.runner import refs
 from icbot.runner.check import touched_sides
 
@@ -115,3 +115,43 @@ def test_modes_and_days_never_share_a_prefix():
 def test_touched_sides(low, high, expected):
     assert touched_sides(low, high, 5940.0, 6070.0) == expected
     assert touched_sides(low, high, None, None) == []
+
+
+@pytest.mark.parametrize(
+    ("exec_id", "expected"),
+    [
+        ("0000e0d5.6573d7a8.01.01", ("0000e0d5.6573d7a8.01", 1)),
+        ("0000e0d5.6573d7a8.01.02", ("0000e0d5.6573d7a8.01", 2)),
+        ("0000e0d5.6573d7a8.01.10", ("0000e0d5.6573d7a8.01", 10)),
+        ("plain", ("plain", 0)),  # no period: its own execution
+        ("abc.xy", ("abc.xy", 0)),  # a non-numeric tail is not a revision
+        (".01", (".01", 0)),
+    ],
+)
+def test_execution_revision_reads_ibs_correction_suffix(exec_id, expected):
+    assert execution_revision(exec_id) == expected
+
+
+def test_a_corrected_execution_counts_once_at_its_corrected_price():
+    fills = [
+        ("e.1.01.01", LegFill("BOT", 1, 0.45, 1.05)),
+        ("e.1.02.01", LegFill("SLD", 1, 2.10, 1.05)),
+        ("e.1.03.01", LegFill("SLD", 1, 1.95, 1.05)),
+        ("e.1.04.01", LegFill("BOT", 1, 0.40, 1.05)),
+        ("e.1.02.02", LegFill("SLD", 1, 2.05, 1.05)),  # IB re-prices the short put's execution
+    ]
+    standing = current_executions(fills, lambda f: f[0])
+    assert [i for i, _ in standing] == ["e.1.01.01", "e.1.02.02", "e.1.03.01", "e.1.04.01"]
+    flow = net_flow([f for _, f in standing])
+    assert flow.combos == 1 and flow.per_combo == pytest.approx(3.15) and flow.commissions == pytest.approx(4.2)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 4)), max_size=30))
+def test_current_executions_keep_exactly_the_latest_revision_of_each(pairs):
+    ids = [f"0000.{base:04d}.{rev:02d}" for base, rev in pairs]
+    standing = current_executions(ids, lambda i: i)
+    bases = [execution_revision(i)[0] for i in standing]
+    assert len(bases) == len(set(bases)) == len({b for b, _ in pairs})
+    for i in standing:
+        base, rev = execution_revision(i)
+        assert rev == max(execution_revision(j)[1] for j in ids if execution_revision(j)[0] == base)

@@ -263,6 +263,19 @@ def fill(store: Store, exec_id: str, **kw) -> bool:
     return store.record_fill(**args)
 
 
+def test_a_corrected_execution_is_kept_but_only_its_latest_revision_stands(store: Store):
+    assert fill(store, "0000e0d5.6543.01.01") is True
+    assert fill(store, "0000e0d5.6544.01.01", con_id=1, right="P", strike=5880.0, side="BOT", price=2.0) is True
+    assert fill(store, "0000e0d5.6543.01.02", price=3.05) is True  # IB's correction of the first
+    standing = store.fills(DAY, "paper")
+    assert [(r["exec_id"], r["price"]) for r in standing] == [
+        ("0000e0d5.6543.01.02", 3.05),
+        ("0000e0d5.6544.01.01", 2.0),
+    ]
+    journal = store.fills(DAY, "paper", superseded=True)
+    assert [r["exec_id"] for r in journal] == ["0000e0d5.6543.01.01", "0000e0d5.6544.01.01", "0000e0d5.6543.01.02"]
+
+
 def test_fills_dedupe_by_exec_id(store: Store):
     assert fill(store, "0000e0d5.6543.01.01") is True
     assert fill(store, "0000e0d5.6543.01.01", price=9.99) is False
