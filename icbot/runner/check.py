@@ -125,6 +125,19 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
     position_open = any(held.get(leg.con_id) for leg in legs) if legs else quantity > 0
     if not position_open:
+        live_exits = [s for s in states.values() if refs.role_of(s.order_ref) in refs.EXIT_ROLES and s.is_working]
+        if live_exits:
+            # Closed outside icbot, but the exits still work: the stop, or the time exit's market order, would
+            # now open a new (reversed) condor. check's client id cannot cancel run-today's orders; a person must.
+            names = ", ".join(f"{refs.role_of(s.order_ref)} #{s.order_id} {s.status}" for s in live_exits)
+            msg = (
+                f"the position is gone (no icbot exit filled) but {len(live_exits)} exit order(s) are still working "
+                f"at the gateway: {names}; cancel them in TWS now, or they will open a new position"
+            )
+            day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
+            day_ctx.save_trade(last_problem=msg)
+            ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
+            return EXIT_CRITICAL
         day_ctx.journal("reconcile", "warn", "the position is gone but no icbot exit filled (closed by hand?)")
         day_ctx.save_trade(status="closed", exit_reason="manual")
         ctx.notifier.warning(f"icbot {trade_date}: position closed outside icbot", "no icbot exit filled; check TWS")

@@ -1,0 +1,181 @@
+"""`icbot check` reconciling against the simulated gateway, in process: run-today's library opens the day's
+condor, somebody or something then changes the broker's books (a hand trade, a partial exit fill, a lost
+market-data session), and `run_check` must see it and say so with the right exit code and alert.
+
+Real parts throughout: the simulator over a loopback socket, real ib_async, a real SQLite journal; alerts are
+journaled by a Notifier without URLs and read back from the `alerts` table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ib_async import IB, Bag, ComboLeg, MarketOrder, Option
+
+from icbot.clock import Clock
+from icbot.config import load_config
+from icbot.core.schedule import session_times, shared_calendar
+from icbot.errors import EXIT_CRITICAL, EXIT_OK
+from icbot.notify import Notifier
+from icbot.runner import check, refs
+from icbot.runner import run_today as run_mod
+from icbot.runner.context import RunContext
+from icbot.sim.fixture import SimGateway
+from icbot.store.repo import Store
+
+pytestmark = pytest.mark.e2e
+
+HAND = 77  # the client id of "somebody trading by hand in TWS"
+
+
+@dataclass
+class Desk:
+    sim: SimGateway
+    store: Store
+    cfg_path: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def day(self) -> Any:
+        return self.sim.clock.now_ny().date()
+
+    def ctx(self, command: str) -> RunContext:
+        config = load_config(self.cfg_path, {})
+        notifier = Notifier([], store=self.store, clock=self.sim.clock)
+        return RunContext(config, self.sim.clock, self.store, notifier, self.day, command, echo=self.lines.append)
+
+    def run_today(self) -> int:
+        ctx = self.ctx("run-today")
+        session = session_times(shared_calendar(), self.day, ctx.config.entry, ctx.config.exits)
+        assert session is not None
+        return asyncio.run(run_mod.run_day(ctx, session))
+
+    def check(self) -> int:
+        ctx = self.ctx("check")
+        return asyncio.run(check.run_check(ctx, check.trades_to_check(self.store, ctx.mode)))
+
+    def trade(self) -> dict[str, Any]:
+        trade = self.store.trade(self.day, "paper")
+        assert trade is not None
+        return trade
+
+    def alerts(self, level: str) -> list[dict[str, Any]]:
+        return [a for a in self.store.alerts() if a["level"] == level]
+
+    def faster(self, speed: float) -> None:
+        self.sim.set_clock(Clock.virtual(self.sim.clock.now(), speed))
+
+    def exits_at_sim(self) -> dict[str, Any]:
+        return {
+            refs.role_of(o.req.order_ref): o
+            for o in self.sim.sim.orders()
+            if refs.role_of(o.req.order_ref) in refs.EXIT_ROLES
+        }
+
+    def held(self) -> dict[int, float]:
+        return {c: p.qty for c, p in self.sim.sim.positions().items() if p.qty}
+
+
+@pytest.fixture
+def desk(sim_gateway_factory: Callable[..., SimGateway], tmp_path: Path) -> Iterator[Callable[..., Desk]]:
+    stores: list[Store] = []
+
+    def make(**overrides: Any) -> Desk:
+        sim = sim_gateway_factory(start="2026-11-24T09:31:00", speed=30)
+        cfg: dict[str, Any] = {
+            "mode": "paper",
+            "gateway": {"host": sim.host, "port": sim.port, "client_id": 31},
+            "storage": {"db": str(tmp_path / "icbot.db")},
+        }
+        for key, value in overrides.items():
+            section, _, name = key.partition("__")
+            cfg.setdefault(section, {})[name] = value
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        store = Store.open(tmp_path / "icbot.db")
+        stores.append(store)
+        return Desk(sim, store, path)
+
+    yield make
+    for s in stores:
+        s.close()
+
+
+async def _by_hand(sim: SimGateway, fn: Callable[[IB], Any], client_id: int = HAND) -> Any:
+    ib = IB()
+    await ib.connectAsync(sim.host, sim.port, clientId=client_id)
+    try:
+        return await fn(ib)
+    finally:
+        ib.disconnect()
+
+
+async def _wait_filled(trade: Any) -> None:
+    for _ in range(200):
+        if trade.orderStatus.status == "Filled":
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"hand order not filled: {trade.orderStatus.status}")
+
+
+def sell_condor_by_hand(desk: Desk, quantity: int = 1) -> None:
+    """Close the day's condor in "TWS": SELL the same BAG at market."""
+    legs = desk.store.order(refs.order_ref(desk.day, "paper", refs.ENTRY))["legs"]
+
+    async def go(ib: IB) -> None:
+        bag = Bag(
+            symbol="SPX",
+            exchange="SMART",
+            currency="USD",
+            comboLegs=[ComboLeg(conId=leg["con_id"], ratio=1, action=leg["action"], exchange="SMART") for leg in legs],
+        )
+        await _wait_filled(ib.placeOrder(bag, MarketOrder("SELL", quantity)))
+
+    asyncio.run(_by_hand(desk.sim, go))
+
+
+def trade_option_by_hand(desk: Desk, right: str, strike: float, action: str, quantity: int = 1) -> None:
+    async def go(ib: IB) -> None:
+        [contract] = await ib.qualifyContractsAsync(
+            Option("SPX", desk.day.strftime("%Y%m%d"), strike, right, "SMART", tradingClass="SPXW")
+        )
+        await _wait_filled(ib.placeOrder(contract, MarketOrder(action, quantity)))
+
+    asyncio.run(_by_hand(desk.sim, go))
+
+
+# -- a position closed by hand while its exits still work ---------------------------------------------------
+def test_position_closed_by_hand_with_exits_still_working_is_critical_until_they_are_gone(desk):
+    d = desk()
+    assert d.run_today() == EXIT_OK
+    assert d.trade()["status"] == "open" and d.trade()["exits_ok"]
+    sell_condor_by_hand(d)
+    assert d.held() == {}
+    assert all(o.status in ("PreSubmitted", "Submitted") for o in d.exits_at_sim().values())
+
+    # The three exits still work at the gateway: the stop or the 11:30 market order would open a new condor.
+    assert d.check() == EXIT_CRITICAL
+    assert d.trade()["status"] == "open"  # still watched by the next check
+    [alert] = d.alerts("failure")
+    assert "still working" in alert["body"]
+    assert all(role in alert["body"] for role in refs.EXIT_ROLES)
+
+    async def cancel_exits(ib: IB) -> None:  # the user follows the alert and cancels them in TWS
+        for t in ib.openTrades():
+            ib.cancelOrder(t.order)
+        for _ in range(200):
+            if not [t for t in ib.openTrades() if t.orderStatus.status not in ("Cancelled",)]:
+                return
+            await asyncio.sleep(0.02)
+
+    asyncio.run(_by_hand(d.sim, cancel_exits, client_id=31))
+    assert all(o.status == "Cancelled" for o in d.exits_at_sim().values())
+    assert d.check() == EXIT_OK
+    trade = d.trade()
+    assert trade["status"] == "closed" and trade["exit_reason"] == "manual"
