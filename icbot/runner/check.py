@@ -71,16 +71,35 @@ async def run_check(ctx: RunContext, trades: list[dict[str, Any]]) -> int:
         return EXIT_OK
     code = EXIT_OK
     try:
-        positions = [] if ctx.is_experiment else await gw.positions()
+        positions: list[Position] = []
+        if live:
+            try:
+                positions = await gw.positions()
+            except IcbotError as exc:
+                return _broke_off(ctx, ctx.trade_date, exc)
         for trade in live:
-            code = max(code, await _check_trade(ctx, gw, trade, positions))
+            try:
+                code = max(code, await _check_trade(ctx, gw, trade, positions))
+            except IcbotError as exc:  # the gateway failed mid-way: the trade's risk is not known to be covered
+                code = max(code, _broke_off(ctx, _trade_date(trade), exc))
         for trade in experiments:
-            await _resolve_experiment(ctx, gw, trade)
-        if not ctx.is_experiment:
+            try:
+                await _resolve_experiment(ctx, gw, trade)
+            except IcbotError as exc:  # no risk: an experiment is resolved on a later run
+                _for_date(ctx, _trade_date(trade)).journal("reconcile", "warn", f"experiment not resolved: {exc}")
+        if live:
             code = max(code, _check_orphans(ctx, live, positions))
     finally:
         await gw.close()
     return code
+
+
+def _broke_off(ctx: RunContext, trade_date: date, exc: IcbotError) -> int:
+    """A live trade could not be reconciled to the end: critical (SPEC §3: risk open, state unknown), alerted."""
+    day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
+    day_ctx.journal("reconcile", "fail", f"CRITICAL: reconciliation broke off: {exc}")
+    ctx.notifier.failure(f"icbot {trade_date}: cannot check the open trade", str(exc))
+    return EXIT_CRITICAL
 
 
 def _trade_date(trade: dict[str, Any]) -> date:
@@ -232,15 +251,21 @@ def touched_sides(low: float, high: float, short_put: float | None, short_call: 
 async def _check_touch(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> None:
     """Alert once per side when the index has reached a short strike since the fill (no action: the stop acts).
 
-    Uses the index's 1-minute bars since the entry, so a touch between two `check` runs is not missed.
+    Uses the index's 1-minute bars since the entry, so a touch between two `check` runs is not missed. Without
+    index data (a competing session, no subscription) the watch is blind for this run and says so; the exits,
+    already verified, are what protect the position.
     """
-    spx = await gw.spx_price()
-    low = high = spx
-    if trade.get("entry_filled_at"):
-        span = await gw.index_range("SPX", datetime.fromisoformat(trade["entry_filled_at"]), ctx.now())
-        if span is not None:
-            low = span[0] if low is None else min(low, span[0])
-            high = span[1] if high is None else max(high, span[1])
+    try:
+        spx = await gw.spx_price()
+        low = high = spx
+        if trade.get("entry_filled_at"):
+            span = await gw.index_range("SPX", datetime.fromisoformat(trade["entry_filled_at"]), ctx.now())
+            if span is not None:
+                low = span[0] if low is None else min(low, span[0])
+                high = span[1] if high is None else max(high, span[1])
+    except IcbotError as exc:
+        ctx.journal("reconcile", "warn", f"short-strike touch not checked this time: {exc}")
+        return
     if low is None or high is None:
         return
     alerted = {

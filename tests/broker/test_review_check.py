@@ -179,3 +179,35 @@ def test_position_closed_by_hand_with_exits_still_working_is_critical_until_they
     assert d.check() == EXIT_OK
     trade = d.trade()
     assert trade["status"] == "closed" and trade["exit_reason"] == "manual"
+
+
+# -- broker trouble while checking ---------------------------------------------------------------------------
+def test_market_data_lost_to_a_competing_session_does_not_break_off_the_reconciliation(desk):
+    d = desk()
+    assert d.run_today() == EXIT_OK
+    d.sim.sim.fault("competing-session")  # the user logs into TWS mobile: IB 10197, no quotes for the API
+    assert d.check() == EXIT_OK  # exits verified; only the touch watch is blind, and says so
+    events = d.store.events(d.day, "paper")
+    assert any(e["phase"] == "reconcile" and "3 exits working" in e["message"] for e in events)
+    assert any(e["status"] == "warn" and "10197" in e["message"] for e in events)
+    assert d.alerts("failure") == []
+
+
+def test_connection_lost_while_repairing_exits_is_critical_not_a_crash(desk):
+    d = desk()
+    assert d.run_today() == EXIT_OK
+
+    async def cancel_exits(ib: IB) -> None:  # the exits vanish (cancelled in TWS by mistake)
+        for t in ib.openTrades():
+            ib.cancelOrder(t.order)
+        for _ in range(200):
+            if all(t.orderStatus.status == "Cancelled" for t in ib.trades()):
+                return
+            await asyncio.sleep(0.02)
+
+    asyncio.run(_by_hand(d.sim, cancel_exits, client_id=31))
+    assert d.held() and all(o.status == "Cancelled" for o in d.exits_at_sim().values())
+    d.sim.sim.fault("drop-after-orders=1")  # the gateway goes away right after check's first repair order
+    assert d.check() == EXIT_CRITICAL
+    [alert] = d.alerts("failure")
+    assert "ACTION NEEDED" in alert["title"] and "without complete exits" in alert["body"]
