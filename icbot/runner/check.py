@@ -9,7 +9,7 @@ experiment trades from historical bars with the same exit rules.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ from icbot.store.repo import Store
 
 REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_EXIT: "time_exit", refs.CLOSE: "manual"}
 MULTIPLIER = 100
+LEGS_PER_COMBO = 4
+POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
 
 
 def trades_to_check(store: Store, mode: str) -> list[dict[str, Any]]:
@@ -88,7 +90,10 @@ async def run_check(ctx: RunContext, trades: list[dict[str, Any]]) -> int:
             except IcbotError as exc:  # no risk: an experiment is resolved on a later run
                 _for_date(ctx, _trade_date(trade)).journal("reconcile", "warn", f"experiment not resolved: {exc}")
         if live:
-            code = max(code, _check_orphans(ctx, live, positions))
+            try:
+                code = max(code, await _check_positions(ctx, gw, live))
+            except IcbotError as exc:
+                code = max(code, _broke_off(ctx, ctx.trade_date, exc))
     finally:
         await gw.close()
     return code
@@ -137,8 +142,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         if session is not None:
             trade = day_ctx.save_trade(time_exit_at=session.time_exit_at.isoformat())
     quantity = float(trade.get("quantity") or 0)
-    exit_fills = [f for f in ctx.store.fills(trade_date, ctx.mode) if f.get("role") in REASON_BY_ROLE]
-    closed_qty = sum(float(f["quantity"]) for f in exit_fills) / 4.0
+    closed_qty, exit_fills = closed_quantity(ctx, trade_date)
     if quantity and closed_qty >= quantity - 1e-9:
         return _close_trade(day_ctx, trade, exit_fills)
     held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
@@ -286,21 +290,83 @@ async def _check_touch(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> N
         ctx.notifier.warning(f"icbot {ctx.trade_date}: short {side} touched", msg)
 
 
-def _check_orphans(ctx: RunContext, live: list[dict[str, Any]], positions: list[Position]) -> int:
-    known: set[tuple[str, float]] = set()
-    for t in live:
-        for right, key in (("P", "short_put"), ("P", "long_put"), ("C", "short_call"), ("C", "long_call")):
-            if t.get(key) is not None:
-                known.add((right, float(t[key])))
-    orphans = [
-        p
-        for p in positions
-        if p.sec_type == "OPT" and p.quantity != 0 and (p.right, p.strike) not in known and "SPX" in p.local_symbol
-    ]
-    if not orphans:
+@dataclass(frozen=True, slots=True)
+class Intended:
+    """What icbot means to hold in one option: ± the trade's quantity not yet closed by an icbot exit."""
+
+    trade_date: date
+    quantity: float
+    label: str
+
+
+def closed_quantity(ctx: RunContext, trade_date: date) -> tuple[float, list[dict[str, Any]]]:
+    """Condors closed by icbot's exit (and close) orders of a day, from their leg executions; and those fills."""
+    exit_fills = [f for f in ctx.store.fills(trade_date, ctx.mode) if f.get("role") in REASON_BY_ROLE]
+    return sum(float(f["quantity"]) for f in exit_fills) / LEGS_PER_COMBO, exit_fills
+
+
+def intended_positions(ctx: RunContext, dates: list[date]) -> dict[int, Intended]:
+    """conId → what icbot means to hold, for the legs of the trades of `dates` (0 unless the trade is open)."""
+    out: dict[int, Intended] = {}
+    for day in dates:
+        trade = ctx.store.trade(day, ctx.mode)
+        if trade is None:
+            continue
+        open_qty = 0.0
+        if trade.get("status") == "open":
+            open_qty = max(0.0, float(trade.get("quantity") or 0) - closed_quantity(ctx, day)[0])
+        for leg in entry_legs(_for_date(ctx, day), day):
+            signed = open_qty if leg.action == "BUY" else -open_qty
+            out[leg.con_id] = Intended(day, signed, f"{leg.right}{leg.strike:g}")
+    return out
+
+
+def position_problems(positions: list[Position], intended: dict[int, Intended]) -> list[str]:
+    """Option positions that are not exactly what icbot means to hold.
+
+    A trade whose legs are all flat is not a problem (closed by icbot, or by hand: nothing at risk). Otherwise
+    every leg must be held in exactly the trade's open quantity — more (a hand trade, an entry that filled more
+    than journaled, two exits that both filled) or a missing leg (a broken condor) is risk icbot's exits do not
+    cover. Any other SPX option position is an orphan.
+    """
+    held = {p.con_id: p for p in positions if p.sec_type == "OPT" and p.quantity != 0}
+    by_date: dict[date, list[int]] = {}
+    for con_id, want in intended.items():
+        by_date.setdefault(want.trade_date, []).append(con_id)
+    problems = []
+    for day, con_ids in sorted(by_date.items()):
+        if not any(c in held for c in con_ids):
+            continue
+        for c in con_ids:
+            want = intended[c]
+            have = held[c].quantity if c in held else 0.0
+            if abs(have - want.quantity) > 1e-9:
+                name = held[c].local_symbol if c in held else f"{want.label} (conId {c})"
+                problems.append(f"{name} {have:+g} (icbot's {day} trade accounts for {want.quantity:+g})")
+    for p in held.values():
+        if p.con_id not in intended and "SPX" in p.local_symbol:
+            problems.append(f"{p.local_symbol} {p.quantity:+g} (no icbot trade)")
+    return problems
+
+
+async def _check_positions(ctx: RunContext, gw: Gateway, live: list[dict[str, Any]]) -> int:
+    """Compare the account's option positions with what icbot's trades mean to hold; critical on any difference.
+
+    Positions are read after the trades were reconciled. IB's position update may trail the execution that
+    caused it, so a difference is confirmed once with fresh executions and positions before it is alerted.
+    """
+    dates = sorted({ctx.trade_date, *(_trade_date(t) for t in live)})
+    problems = position_problems(await gw.positions(), intended_positions(ctx, dates))
+    if problems:
+        await ctx.clock.asleep(POSITION_SETTLE)
+        execs = await gw.executions()
+        for day in dates:
+            record_executions(_for_date(ctx, day), day, execs)
+        problems = position_problems(await gw.positions(), intended_positions(ctx, dates))
+    if not problems:
         return EXIT_OK
-    names = ", ".join(f"{p.local_symbol} {p.quantity:+g}" for p in orphans)
-    ctx.journal("reconcile", "fail", f"positions icbot cannot account for: {names}")
+    names = "; ".join(problems)
+    ctx.journal("reconcile", "fail", f"CRITICAL: positions icbot cannot account for: {names}")
     ctx.notifier.failure(f"icbot {ctx.trade_date}: orphan positions", names)
     return EXIT_CRITICAL
 

@@ -150,6 +150,20 @@ def trade_option_by_hand(desk: Desk, right: str, strike: float, action: str, qua
     asyncio.run(_by_hand(desk.sim, go))
 
 
+def cancel_exits_in_tws(desk: Desk) -> None:
+    """Cancel run-today's working orders as a person would in TWS (run-today's own client id may do that)."""
+
+    async def go(ib: IB) -> None:
+        for t in ib.openTrades():
+            ib.cancelOrder(t.order)
+        for _ in range(200):
+            if all(t.orderStatus.status == "Cancelled" for t in ib.trades()):
+                return
+            await asyncio.sleep(0.02)
+
+    asyncio.run(_by_hand(desk.sim, go, client_id=31))
+
+
 # -- a position closed by hand while its exits still work ---------------------------------------------------
 def test_position_closed_by_hand_with_exits_still_working_is_critical_until_they_are_gone(desk):
     d = desk()
@@ -166,15 +180,7 @@ def test_position_closed_by_hand_with_exits_still_working_is_critical_until_they
     assert "still working" in alert["body"]
     assert all(role in alert["body"] for role in refs.EXIT_ROLES)
 
-    async def cancel_exits(ib: IB) -> None:  # the user follows the alert and cancels them in TWS
-        for t in ib.openTrades():
-            ib.cancelOrder(t.order)
-        for _ in range(200):
-            if not [t for t in ib.openTrades() if t.orderStatus.status not in ("Cancelled",)]:
-                return
-            await asyncio.sleep(0.02)
-
-    asyncio.run(_by_hand(d.sim, cancel_exits, client_id=31))
+    cancel_exits_in_tws(d)  # the user follows the alert
     assert all(o.status == "Cancelled" for o in d.exits_at_sim().values())
     assert d.check() == EXIT_OK
     trade = d.trade()
@@ -196,18 +202,30 @@ def test_market_data_lost_to_a_competing_session_does_not_break_off_the_reconcil
 def test_connection_lost_while_repairing_exits_is_critical_not_a_crash(desk):
     d = desk()
     assert d.run_today() == EXIT_OK
-
-    async def cancel_exits(ib: IB) -> None:  # the exits vanish (cancelled in TWS by mistake)
-        for t in ib.openTrades():
-            ib.cancelOrder(t.order)
-        for _ in range(200):
-            if all(t.orderStatus.status == "Cancelled" for t in ib.trades()):
-                return
-            await asyncio.sleep(0.02)
-
-    asyncio.run(_by_hand(d.sim, cancel_exits, client_id=31))
+    cancel_exits_in_tws(d)  # the exits vanish (cancelled in TWS by mistake)
     assert d.held() and all(o.status == "Cancelled" for o in d.exits_at_sim().values())
     d.sim.sim.fault("drop-after-orders=1")  # the gateway goes away right after check's first repair order
     assert d.check() == EXIT_CRITICAL
+    alerts = d.alerts("failure")
+    assert any("ACTION NEEDED" in a["title"] and "without complete exits" in a["body"] for a in alerts)
+
+
+# -- positions that do not match the trade ------------------------------------------------------------------
+def test_a_leg_held_beyond_the_trade_is_critical_although_its_strike_is_icbots(desk):
+    d = desk()
+    assert d.run_today() == EXIT_OK
+    trade = d.trade()
+    trade_option_by_hand(d, "P", trade["short_put"], "SELL")  # one more short put: naked below the condor
+    assert d.check() == EXIT_CRITICAL
     [alert] = d.alerts("failure")
-    assert "ACTION NEEDED" in alert["title"] and "without complete exits" in alert["body"]
+    assert "orphan" in alert["title"]
+    assert "-2" in alert["body"] and "accounts for -1" in alert["body"]
+
+
+def test_a_trade_closed_by_hand_is_not_an_orphan_alarm(desk):
+    d = desk()
+    assert d.run_today() == EXIT_OK
+    cancel_exits_in_tws(d)
+    sell_condor_by_hand(d)
+    assert d.check() == EXIT_OK
+    assert d.trade()["status"] == "closed" and d.alerts("failure") == []
