@@ -129,6 +129,12 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             return EXIT_OK
         trade = day_ctx.save_trade(status="open", quantity=int(entry.filled), exits_ok=False)
         day_ctx.journal("reconcile", "warn", f"the entry filled {entry.filled:g} but the journal had not recorded it")
+    elif entry is not None and entry.filled > float(trade.get("quantity") or 0) + 1e-9:
+        # The broker is the truth: exits are sized, and positions judged, by what the entry really filled.
+        day_ctx.journal(
+            "reconcile", "warn", f"the entry filled {entry.filled:g}, the journal had {trade.get('quantity')}"
+        )
+        trade = day_ctx.save_trade(quantity=int(entry.filled))
     if trade.get("credit") is None:
         entry_fills = ctx.store.fills(trade_date, ctx.mode, role=refs.ENTRY)
         if entry_fills:
@@ -166,21 +172,43 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         ctx.notifier.warning(f"icbot {trade_date}: position closed outside icbot", "no icbot exit filled; check TWS")
         return EXIT_OK
     code = EXIT_OK
+    open_qty = quantity - closed_qty
     working = [s for s in states.values() if refs.role_of(s.order_ref) in refs.EXIT_ROLES and s.status in WORKING]
-    if len(working) < 3 and legs and trade.get("credit") is not None:
-        time_exit_at = datetime.fromisoformat(trade["time_exit_at"]) if trade.get("time_exit_at") else ctx.now()
-        try:
-            ok, what = await ensure_exits(
-                day_ctx,
-                gw,
-                legs=legs,
-                quantity=int(quantity),
-                credit=float(trade["credit"]),
-                time_exit_at=time_exit_at,
-                existing=list(states.values()),
-            )
-        except IcbotError as exc:
-            ok, what = False, str(exc)
+    # An exit covers the position only if it would close exactly what is still open.
+    covering = {refs.role_of(s.order_ref) for s in working if abs(s.remaining - open_qty) < 1e-9}
+    if covering >= set(refs.EXIT_ROLES):
+        day_ctx.journal("reconcile", "ok", f"position open ({open_qty:g}), {len(working)} exits working")
+    elif closed_qty > 0:
+        # Part of the position was closed by an exit. With ocaType 1 that fill cancelled the siblings, so the rest
+        # has no stop. ensure_exits would take "an exit filled" for "closed", and a fresh OCA group beside the
+        # still-working remainder could close the position twice: this needs a person.
+        have = ", ".join(r for r in refs.EXIT_ROLES if r in covering) or "no exit"
+        lacking = ", ".join(r for r in refs.EXIT_ROLES if r not in covering)
+        msg = (
+            f"{closed_qty:g} of {quantity:g} condors closed by {_exit_reason(exit_fills)}; the remaining {open_qty:g} "
+            f"have {have} working for them and no {lacking}: place those for {open_qty:g} in TWS or close the rest"
+        )
+        day_ctx.journal("exits", "fail", f"CRITICAL: {msg}")
+        day_ctx.save_trade(last_problem=msg)
+        ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
+        code = EXIT_CRITICAL
+    else:
+        if not legs or trade.get("credit") is None:
+            ok, what = False, "the legs or the credit of the entry are unknown, so they cannot be re-placed"
+        else:
+            time_exit_at = datetime.fromisoformat(trade["time_exit_at"]) if trade.get("time_exit_at") else ctx.now()
+            try:
+                ok, what = await ensure_exits(
+                    day_ctx,
+                    gw,
+                    legs=legs,
+                    quantity=int(quantity),
+                    credit=float(trade["credit"]),
+                    time_exit_at=time_exit_at,
+                    existing=list(states.values()),
+                )
+            except IcbotError as exc:
+                ok, what = False, str(exc)
         if ok:
             day_ctx.journal("exits", "ok", f"repaired: {what}")
             ctx.notifier.warning(f"icbot {trade_date}: exits repaired", what)
@@ -188,17 +216,18 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             day_ctx.journal("exits", "fail", f"CRITICAL: exits incomplete: {what}")
             ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", f"position without complete exits: {what}")
             code = EXIT_CRITICAL
-    else:
-        day_ctx.journal("reconcile", "ok", f"position open, {len(working)} exits working")
     await _check_touch(day_ctx, gw, trade)
     return code
 
 
-def _close_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[str, Any]]) -> int:
+def _exit_reason(exit_fills: list[dict[str, Any]]) -> str:
+    """The exit reason from the roles of the exit orders that filled, e.g. `stop` or `take_profit+time_exit`."""
     roles = sorted({f["role"] for f in exit_fills})
-    reason = (
-        REASON_BY_ROLE.get(roles[0], roles[0]) if len(roles) == 1 else "+".join(REASON_BY_ROLE.get(r, r) for r in roles)
-    )
+    return "+".join(REASON_BY_ROLE.get(r, r) for r in roles)
+
+
+def _close_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[str, Any]]) -> int:
+    reason = _exit_reason(exit_fills)
     flow = net_flow(
         [LegFill(f["side"], float(f["quantity"]), float(f["price"]), f.get("commission")) for f in exit_fills]
     )

@@ -229,3 +229,56 @@ def test_a_trade_closed_by_hand_is_not_an_orphan_alarm(desk):
     sell_condor_by_hand(d)
     assert d.check() == EXIT_OK
     assert d.trade()["status"] == "closed" and d.alerts("failure") == []
+
+
+# -- quantity > 1: an exit that fills in part -----------------------------------------------------------------
+def fill_part_of_exit(desk: Desk, role: str, quantity: float) -> None:
+    """Make the simulated market trade `quantity` of a working exit at its limit now (the rest keeps working).
+
+    The simulator's own fill path, as its per-second draws would take it; only the moment is chosen here.
+    """
+
+    def go(server: Any) -> None:
+        now = server.clock.now()
+        engine = server.engine
+        engine.advance(now)
+        [order] = [o for o in engine.working_orders() if refs.role_of(o.req.order_ref) == role]
+        quote = engine.quote(order, now)
+        price = order.req.lmt_price if order.req.lmt_price is not None else quote.bid
+        engine._fill(order, quantity, price, now, quote)
+        server.deliver()
+
+    desk.sim.sim.call(go)
+
+
+def test_an_exit_filled_in_part_leaves_the_rest_without_a_stop_and_that_is_critical(desk):
+    d = desk(size__contracts=2, size__max_contracts=2)
+    assert d.run_today() == EXIT_OK
+    assert d.trade()["quantity"] == 2
+    fill_part_of_exit(d, refs.TAKE_PROFIT, 1)
+    exits = d.exits_at_sim()
+    assert exits[refs.TAKE_PROFIT].filled == 1 and exits[refs.TAKE_PROFIT].status == "Submitted"
+    assert exits[refs.STOP].status == "Cancelled"  # ocaType 1: any fill cancels the siblings
+    assert sorted(abs(q) for q in d.held().values()) == [1, 1, 1, 1]
+
+    assert d.check() == EXIT_CRITICAL
+    trade = d.trade()
+    assert trade["status"] == "open"
+    [alert] = d.alerts("failure")
+    assert "1 of 2" in alert["body"] and "stop" in alert["body"]
+    assert not any("repaired" in a["title"] for a in d.alerts("warning"))
+
+
+def test_exits_are_repaired_for_what_the_broker_filled_not_for_a_journal_that_fell_behind(desk):
+    d = desk(size__contracts=2, size__max_contracts=2)
+    assert d.run_today() == EXIT_OK
+    assert d.trade()["quantity"] == 2
+    # The journal says 1 (e.g. check adopted the entry while it was still filling after a crash); IB filled 2.
+    d.store.save_trade(d.day, "paper", d.sim.clock.now(), quantity=1)
+    cancel_exits_in_tws(d)
+    assert d.check() == EXIT_OK
+    repaired = d.exits_at_sim()
+    assert sorted(repaired) == sorted(refs.EXIT_ROLES)
+    assert all(o.req.total_qty == 2 and o.status in ("PreSubmitted", "Submitted") for o in repaired.values())
+    assert d.trade()["quantity"] == 2
+    assert any("filled 2" in e["message"] for e in d.store.events(d.day, "paper") if e["status"] == "warn")
