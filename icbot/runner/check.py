@@ -31,6 +31,7 @@ REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_
 MULTIPLIER = 100
 LEGS_PER_COMBO = 4
 POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
+COMMISSION_GRACE = timedelta(minutes=15)  # how long a filled exit waits for IB's late commission reports
 
 
 def trades_to_check(store: Store, mode: str) -> list[dict[str, Any]]:
@@ -150,7 +151,8 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     quantity = float(trade.get("quantity") or 0)
     closed_qty, exit_fills = closed_quantity(ctx, trade_date)
     if quantity and closed_qty >= quantity - 1e-9:
-        return _close_trade(day_ctx, trade, exit_fills)
+        settle_trade(day_ctx, trade, exit_fills)
+        return EXIT_OK
     held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
     position_open = any(held.get(leg.con_id) for leg in legs) if legs else quantity > 0
     if not position_open:
@@ -185,8 +187,9 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         have = ", ".join(r for r in refs.EXIT_ROLES if r in covering) or "no exit"
         lacking = ", ".join(r for r in refs.EXIT_ROLES if r not in covering)
         msg = (
-            f"{closed_qty:g} of {quantity:g} condors closed by {_exit_reason(exit_fills)}; the remaining {open_qty:g} "
-            f"have {have} working for them and no {lacking}: place those for {open_qty:g} in TWS or close the rest"
+            f"{closed_qty:g} of {quantity:g} condors closed by {_exit_reason(exit_fills)[1]}; "
+            f"the remaining {open_qty:g} have {have} working for them and no {lacking}: "
+            f"place those for {open_qty:g} in TWS or close the rest"
         )
         day_ctx.journal("exits", "fail", f"CRITICAL: {msg}")
         day_ctx.save_trade(last_problem=msg)
@@ -220,26 +223,58 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     return code
 
 
-def _exit_reason(exit_fills: list[dict[str, Any]]) -> str:
-    """The exit reason from the roles of the exit orders that filled, e.g. `stop` or `take_profit+time_exit`."""
-    roles = sorted({f["role"] for f in exit_fills})
-    return "+".join(REASON_BY_ROLE.get(r, r) for r in roles)
+def _exit_reason(exit_fills: list[dict[str, Any]]) -> tuple[str, str]:
+    """(reason, breakdown): the reason that closed the most contracts (the earliest on a tie) — the journal
+    holds one of take_profit/stop/time_exit/manual — and every role with its quantity, e.g. `take_profit 1,
+    manual 1`."""
+    closed: dict[str, float] = {}
+    first: dict[str, str] = {}
+    for f in exit_fills:
+        reason = REASON_BY_ROLE.get(f["role"], "manual")
+        closed[reason] = closed.get(reason, 0.0) + float(f["quantity"]) / LEGS_PER_COMBO
+        first[reason] = min(first.get(reason, str(f["at"])), str(f["at"]))
+    main = min(closed, key=lambda r: (-closed[r], first[r]))
+    if len(closed) == 1:
+        return main, main
+    return main, ", ".join(f"{r} {q:g}" for r, q in sorted(closed.items(), key=lambda rq: first[rq[0]]))
 
 
-def _close_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[str, Any]]) -> int:
-    reason = _exit_reason(exit_fills)
+def settle_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[str, Any]]) -> bool:
+    """Close a trade whose exits have filled: reason, debit, commissions and P/L from the legs' executions.
+
+    IB sends each execution's commission in a separate report; one that has not arrived yet would make the P/L
+    final without it, and a closed trade is never looked at again. So while today's reports may still come
+    (COMMISSION_GRACE after the last exit fill) the trade waits for the next check and False is returned. After
+    that the trade is closed with what is known and the gap is journaled as a warning.
+    """
+    entry_fills = ctx.store.fills(ctx.trade_date, ctx.mode, role=refs.ENTRY)
+    unknown = [f["exec_id"] for f in (*entry_fills, *exit_fills) if f.get("commission") is None]
+    exited_at = max(str(f["at"]) for f in exit_fills)
+    today = ctx.now().astimezone(NEW_YORK).date() == ctx.trade_date
+    if unknown and today and ctx.now() - datetime.fromisoformat(exited_at) < COMMISSION_GRACE:
+        ctx.journal(
+            "reconcile",
+            "info",
+            f"exits filled; waiting for IB's commission on {len(unknown)} execution(s) before the P/L is final",
+        )
+        return False
+    reason, breakdown = _exit_reason(exit_fills)
     flow = net_flow(
         [LegFill(f["side"], float(f["quantity"]), float(f["price"]), f.get("commission")) for f in exit_fills]
     )
     debit = -flow.per_combo
-    entry_fills = ctx.store.fills(ctx.trade_date, ctx.mode, role=refs.ENTRY)
     entry_comm = sum(float(f.get("commission") or 0) for f in entry_fills)
     quantity = float(trade.get("quantity") or flow.combos)
-    credit = float(trade.get("credit") or 0.0)
-    pnl = trade_pnl(
-        credit=credit, debit=debit, quantity=quantity, multiplier=MULTIPLIER, commissions=entry_comm + flow.commissions
-    )
-    exited_at = max(str(f["at"]) for f in exit_fills)
+    credit = trade.get("credit")
+    pnl = None
+    if credit is not None:
+        pnl = trade_pnl(
+            credit=float(credit),
+            debit=debit,
+            quantity=quantity,
+            multiplier=MULTIPLIER,
+            commissions=entry_comm + flow.commissions,
+        )
     minutes = None
     if trade.get("entry_filled_at"):
         minutes = round(
@@ -256,19 +291,29 @@ def _close_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[s
         pnl=pnl,
         minutes_in_trade=minutes,
     )
+    shown = f"${pnl:,.2f}" if pnl is not None else "unknown"
     ctx.journal(
         "closed",
         "ok",
-        f"closed by {reason}: debit {debit:.2f}, P/L ${pnl:,.2f} "
-        f"after ${entry_comm + flow.commissions:.2f} commissions",
+        f"closed by {breakdown}: debit {debit:.2f}, P/L {shown} after ${entry_comm + flow.commissions:.2f} commissions",
         reason=reason,
         debit=debit,
         pnl=pnl,
     )
+    if credit is None:
+        ctx.journal("closed", "warn", "P/L unknown: the entry's leg executions (its credit) are not in the journal")
+    if unknown:
+        ctx.journal(
+            "closed",
+            "warn",
+            f"IB never reported the commission of {len(unknown)} execution(s) ({', '.join(unknown)}); "
+            "the P/L leaves them out",
+        )
+    credit_text = f"{float(credit):.2f}" if credit is not None else "unknown"
     ctx.notifier.info(
-        f"icbot {ctx.trade_date}: closed by {reason}", f"credit {credit:.2f}, debit {debit:.2f}, P/L ${pnl:,.2f}"
+        f"icbot {ctx.trade_date}: closed by {reason}", f"credit {credit_text}, debit {debit:.2f}, P/L {shown}"
     )
-    return EXIT_OK
+    return True
 
 
 def touched_sides(low: float, high: float, short_put: float | None, short_call: float | None) -> list[str]:
