@@ -113,6 +113,7 @@ class Notifier:
         self.timeout = timeout
         self._normal = apprise.Apprise(asset=_asset())
         self._urgent = apprise.Apprise(asset=_asset())
+        self.services = tuple(_scheme(url) for url in urls)  # schemes only: safe to print, unlike the URLs
         for index, url in enumerate(urls, start=1):
             normal = self._service(url, index)
             urgent = self._service(_urgent_url(url), index) if _scheme(url) in _URGENT_SCHEMES else normal

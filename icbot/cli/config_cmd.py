@@ -49,10 +49,21 @@ def check(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Validate the configuration and print the effective, redacted values (exit 2 with one line if bad)."""
+    """Validate the configuration and print the effective, redacted values (exit 2 with one line if bad).
+
+    The alert settings are loaded exactly as run-today loads them (ICBOT_NOTIFY_URLS and the apprise file,
+    its 0600 rule included), so a mistake there shows up now and not at 09:17 on a trading morning.
+    """
     config = load_config(config_path)
     view = redacted(config)
     view["environment"] = environment_view(os.environ)
+    from icbot.notify import Notifier
+
+    notifier = Notifier.from_settings(config.notify.apprise_config, os.environ)
+    services = ", ".join(notifier.services)
+    view["notify"]["loaded"] = (
+        f"{len(notifier.services)} service(s): {services}" if notifier.services else "none: alerts are only journaled"
+    )
     if as_json:
         typer.echo(json.dumps(view, indent=2))
         return

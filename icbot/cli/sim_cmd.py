@@ -21,7 +21,8 @@ FAULT_OPTION = typer.Option(
     None,
     "--fault",
     help="Inject a fault, repeatable: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
-    "no-greeks=S, no-market-data, competing-session, pacing[=N], restart-at=T; add @HH:MM:SS to schedule.",
+    "no-greeks=S, no-market-data, competing-session, pacing[=N], restart-at=T, fill-on-cancel, read-only; "
+    "add @HH:MM:SS to schedule.",
 )
 
 

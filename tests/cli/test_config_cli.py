@@ -100,7 +100,32 @@ def test_notify_urls_are_never_printed(app, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["config", "check", "--json"], env={"ICBOT_NOTIFY_URLS": secret})
     assert result.exit_code == 0
     assert secret not in result.output
-    assert json.loads(result.output)["environment"]["ICBOT_NOTIFY_URLS"] == "set (hidden)"
+    view = json.loads(result.output)
+    assert view["environment"]["ICBOT_NOTIFY_URLS"] == "set (hidden)"
+    assert view["notify"]["loaded"] == "1 service(s): pover"
+
+
+def test_a_world_readable_apprise_file_fails_the_check_as_it_would_fail_run_today(tmp_path):
+    apprise_file = tmp_path / "apprise.yml"
+    apprise_file.write_text("urls:\n  - json://127.0.0.1:9/hook:\n    - tag: icbot\n")
+    apprise_file.chmod(0o644)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"notify: {{apprise_config: {apprise_file}}}\n")
+    result = _icbot(["config", "check", "--config", str(config)], tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("icbot: ") and "apprise.yml" in line and "chmod 600" in line
+
+    apprise_file.chmod(0o600)
+    result = _icbot(["config", "check", "--config", str(config), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["notify"]["loaded"] == "1 service(s): json"
+
+
+def test_without_alert_settings_the_check_says_alerts_are_only_journaled(tmp_path):
+    result = _icbot(["config", "check", "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["notify"]["loaded"] == "none: alerts are only journaled"
 
 
 def test_config_error_reaches_the_caller_as_configerror(app, tmp_path):
