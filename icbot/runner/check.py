@@ -123,11 +123,26 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     record_executions(day_ctx, trade_date, execs)
     entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
     legs = entry_legs(day_ctx, trade_date, entry)
+    code = EXIT_OK
+    if entry is not None and entry.is_working:
+        # check holds the day's lock, so no run-today is working this order: past the deadline it is an entry
+        # attempt nobody manages (SPEC: none after 09:33), and it may fill at any moment without exits.
+        session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
+        if session is None or ctx.now() >= session.deadline_at:
+            by = f"the {session.deadline_at:%H:%M} ET deadline" if session is not None else "its day"
+            msg = (
+                f"the entry #{entry.order_id} ({entry.filled:g}/{entry.quantity:g} filled) is still working after "
+                f"{by} and no run-today is working it: cancel it in TWS; a fill gets exits only at the next check"
+            )
+            day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
+            day_ctx.save_trade(last_problem=msg)
+            ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
+            code = EXIT_CRITICAL
     if trade.get("status") == "pending":
         if entry is None or entry.filled <= 0:
-            if entry is not None and entry.is_working:
+            if code == EXIT_OK and entry is not None and entry.is_working:
                 day_ctx.journal("reconcile", "info", "today's entry is still working; run-today owns it")
-            return EXIT_OK
+            return code
         trade = day_ctx.save_trade(status="open", quantity=int(entry.filled), exits_ok=False)
         day_ctx.journal("reconcile", "warn", f"the entry filled {entry.filled:g} but the journal had not recorded it")
     elif entry is not None and entry.filled > float(trade.get("quantity") or 0) + 1e-9:
@@ -152,7 +167,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     closed_qty, exit_fills = closed_quantity(ctx, trade_date)
     if quantity and closed_qty >= quantity - 1e-9:
         settle_trade(day_ctx, trade, exit_fills)
-        return EXIT_OK
+        return code
     held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
     position_open = any(held.get(leg.con_id) for leg in legs) if legs else quantity > 0
     if not position_open:
@@ -172,8 +187,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         day_ctx.journal("reconcile", "warn", "the position is gone but no icbot exit filled (closed by hand?)")
         day_ctx.save_trade(status="closed", exit_reason="manual")
         ctx.notifier.warning(f"icbot {trade_date}: position closed outside icbot", "no icbot exit filled; check TWS")
-        return EXIT_OK
-    code = EXIT_OK
+        return code
     open_qty = quantity - closed_qty
     working = [s for s in states.values() if refs.role_of(s.order_ref) in refs.EXIT_ROLES and s.status in WORKING]
     # An exit covers the position only if it would close exactly what is still open.

@@ -26,8 +26,10 @@ from icbot.notify import Notifier
 from icbot.runner import check, refs
 from icbot.runner import run_today as run_mod
 from icbot.runner.context import RunContext
+from icbot.runner.records import record_intent
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
+from tests.broker.helpers import condor_legs, connect, entry
 
 pytestmark = pytest.mark.e2e
 
@@ -86,8 +88,8 @@ class Desk:
 def desk(sim_gateway_factory: Callable[..., SimGateway], tmp_path: Path) -> Iterator[Callable[..., Desk]]:
     stores: list[Store] = []
 
-    def make(**overrides: Any) -> Desk:
-        sim = sim_gateway_factory(start="2026-11-24T09:31:00", speed=30)
+    def make(start: str = "2026-11-24T09:31:00", **overrides: Any) -> Desk:
+        sim = sim_gateway_factory(start=start, speed=30)
         cfg: dict[str, Any] = {
             "mode": "paper",
             "gateway": {"host": sim.host, "port": sim.port, "client_id": 31},
@@ -282,3 +284,29 @@ def test_exits_are_repaired_for_what_the_broker_filled_not_for_a_journal_that_fe
     assert all(o.req.total_qty == 2 and o.status in ("PreSubmitted", "Submitted") for o in repaired.values())
     assert d.trade()["quantity"] == 2
     assert any("filled 2" in e["message"] for e in d.store.events(d.day, "paper") if e["status"] == "warn")
+
+
+# -- an entry nobody works any more ---------------------------------------------------------------------------
+def test_an_entry_left_working_after_the_deadline_is_critical(desk):
+    """run-today died after sending the entry (the journal has the intent, the trade is pending); at 09:40 the
+    order still rests at the gateway and may fill at any moment, with no exits until some later check."""
+    d = desk(start="2026-11-24T09:40:00")
+    ctx = d.ctx("run-today")
+
+    async def send_entry_and_die() -> None:
+        gw = await connect(d.sim)
+        try:
+            legs = await condor_legs(gw, d.day)
+            order = entry(legs, -19.0)  # a credit far above the market: it rests
+            ctx.save_trade(status="pending", short_put=legs[1].strike, short_call=legs[2].strike)
+            record_intent(ctx, order, refs.ENTRY)
+            state = await gw.place(order)
+            ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+        finally:
+            await gw.close()
+
+    asyncio.run(send_entry_and_die())
+    assert [o.status for o in d.sim.sim.orders()] == ["Submitted"]
+    assert d.check() == EXIT_CRITICAL
+    [alert] = d.alerts("failure")
+    assert "still working" in alert["body"] and "09:33" in alert["body"]
