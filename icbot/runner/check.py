@@ -9,6 +9,7 @@ experiment trades from historical bars with the same exit rules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -459,6 +460,25 @@ async def _check_positions(ctx: RunContext, gw: Gateway, live: list[dict[str, An
     return EXIT_CRITICAL
 
 
+Bar = tuple[datetime, float, float, float, float]
+
+
+def closing_debits(legs: Sequence[tuple[str, Sequence[Bar]]]) -> dict[datetime, float]:
+    """minute → debit to close the condor (Σ short mids − Σ long mids) from each leg's (action, 1-minute bars).
+
+    Only minutes with a bar for every leg count: a minute missing a leg is not the condor's price (without a long
+    wing it reads higher — a stop that never was; without a short, lower — a target never reached).
+    """
+    sums: dict[datetime, float] = {}
+    seen: dict[datetime, int] = {}
+    for action, bars in legs:
+        sign = 1.0 if action == "SELL" else -1.0
+        for t, _o, _h, _l, c in bars:
+            sums[t] = sums.get(t, 0.0) + sign * c
+            seen[t] = seen.get(t, 0) + 1
+    return {t: v for t, v in sums.items() if seen[t] == len(legs)}
+
+
 async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> None:
     """Walk 1-minute mid bars of the four legs from the hypothetical fill; first exit rule hit wins."""
     trade_date = _trade_date(trade)
@@ -475,11 +495,9 @@ async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any
     start = datetime.fromisoformat(trade["entry_filled_at"])
     time_exit_at = datetime.fromisoformat(trade["time_exit_at"])
     end = min(ctx.now(), time_exit_at + timedelta(minutes=1))
-    series: dict[datetime, float] = {}  # minute → debit to close = Σ short mids − Σ long mids
-    for leg in entry_legs(day_ctx, trade_date):
-        sign = 1.0 if leg.action == "SELL" else -1.0
-        for t, _o, _h, _l, c in await gw.mid_bars(leg.con_id, start, end):
-            series[t] = series.get(t, 0.0) + sign * c
+    series = closing_debits(
+        [(leg.action, await gw.mid_bars(leg.con_id, start, end)) for leg in entry_legs(day_ctx, trade_date)]
+    )
     for t in sorted(series):
         debit = series[t]
         reason = None

@@ -154,3 +154,16 @@ def test_the_grace_applies_to_today_only(store, tmp_path):
         "check",
     )
     assert check.settle_trade(next_day, trade, exit_fills(store)) is True
+
+
+def test_an_experiment_minute_without_a_bar_for_every_leg_is_not_a_price():
+    t0 = ny_datetime(DAY.isoformat(), "10:00")
+    t1 = t0 + timedelta(minutes=1)
+    bars = [  # (action, [(time, open, high, low, close)]): the long call has no bar at 10:01
+        ("BUY", [(t0, 0, 0, 0, 0.40), (t1, 0, 0, 0, 0.40)]),
+        ("SELL", [(t0, 0, 0, 0, 1.60), (t1, 0, 0, 0, 1.70)]),
+        ("SELL", [(t0, 0, 0, 0, 1.50), (t1, 0, 0, 0, 1.40)]),
+        ("BUY", [(t0, 0, 0, 0, 0.35)]),
+    ]
+    # Without the long call, 10:01 would read 2.70: a debit of more than the real 2.35, a stop that never was.
+    assert check.closing_debits(bars) == {t0: pytest.approx(2.35)}
