@@ -2,7 +2,8 @@
 
 One order, modified in place (same orderId) — never a second entry. At the deadline the order is cancelled and
 the cancel is confirmed; a fill can race the cancel, so the *final* state from the gateway decides whether there
-is a position, never the fact that we asked to cancel.
+is a position, never the fact that we asked to cancel. The halt flag (`icbot kill`) is read before every re-price:
+once it is set, the ladder stops and the order is cancelled at once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class EntryOutcome:
     state: OrderState
     attempts: int  # ladder rungs used
     seconds_to_fill: float | None
-    cancelled_at_deadline: bool
+    cancelled_at_deadline: bool  # we asked to cancel (deadline or halt); `state` is the gateway's final word
+    halted: str | None = None  # the halt reason, when `icbot kill` stopped the ladder
 
 
 def rung_for_price(ladder: list[float], price: float | None) -> int:
@@ -47,11 +49,15 @@ async def work_entry(
     """Step the ladder on an already placed entry order until it fills or the deadline passes."""
     reprice = timedelta(seconds=ctx.config.entry.reprice_seconds)
     attempts = rung + 1
+    halted: str | None = None
     while True:
         if state.status in FILLED or (state.remaining == 0 and state.filled > 0):
             return EntryOutcome(state, attempts, (ctx.now() - started_at).total_seconds(), False)
         if state.status in DEAD:
             return EntryOutcome(state, attempts, None, False)
+        halted = _halted(ctx)
+        if halted is not None:
+            break
         next_reprice = ctx.now() + reprice
         wake = min(next_reprice, deadline)
         wait = max(0.0, (wake - ctx.now()).total_seconds())
@@ -64,6 +70,9 @@ async def work_entry(
         state = gw.order_state(state.order_id)  # a fill may have arrived since the wait ended
         if state.filled > 0 or state.status in DEAD:
             continue
+        halted = _halted(ctx)  # immediately before the re-price is transmitted
+        if halted is not None:
+            break
         if rung + 1 < len(ladder):
             rung += 1
             attempts = rung + 1
@@ -76,9 +85,17 @@ async def work_entry(
                 continue
             ctx.store.update_order_prices(state.order_ref, limit_price=price, at=ctx.now())
             ctx.journal("order", "info", f"re-price to {price:.2f} sent (rung {attempts}/{len(ladder)})", limit=price)
-    # Deadline: cancel and take whatever the gateway says is final (a fill may have raced the cancel).
-    ctx.journal("order", "info", f"deadline {deadline.strftime('%H:%M:%S')} reached; cancelling the entry")
+    # Deadline or halt: cancel and take whatever the gateway says is final (a fill may have raced the cancel).
+    if halted is not None:
+        ctx.journal("order", "warn", f"halted ({halted}); cancelling the entry now")
+    else:
+        ctx.journal("order", "info", f"deadline {deadline.strftime('%H:%M:%S')} reached; cancelling the entry")
     final = await gw.cancel(state.order_id)
     record_status(ctx, final)
     seconds = (ctx.now() - started_at).total_seconds() if final.filled > 0 else None
-    return EntryOutcome(final, attempts, seconds, True)
+    return EntryOutcome(final, attempts, seconds, True, halted)
+
+
+def _halted(ctx: RunContext) -> str | None:
+    halted, why = ctx.store.halted()
+    return (why or "kill") if halted else None

@@ -91,7 +91,7 @@ async def ensure_exits(
     Returns (complete, description). If any exit already filled, the position is closed and nothing is placed.
     Existing working exits are kept (they are in the OCA group already); a missing role is placed into the same
     group; if every earlier exit is dead, a fresh group is used so IB does not treat the new ones as cancelled
-    siblings.
+    siblings. While the halt flag is set (`icbot kill`), nothing is placed and the result is incomplete.
     """
     exits = [s for s in existing if refs.role_of(s.order_ref) in refs.EXIT_ROLES]
     if any(s.filled > 0 for s in exits):
@@ -110,6 +110,10 @@ async def ensure_exits(
         return True, "all three exits are working"
     placed: list[OrderState] = []
     for role in missing:
+        halted, why = ctx.store.halted()  # checked immediately before each transmission: never an order after kill
+        if halted:
+            left = ", ".join(missing[len(placed) :])
+            return False, f"halted ({why or 'kill'}): {left} not placed; `icbot resume` clears the halt"
         order = exit_order(ctx, role, legs, quantity, plan, attempt if exits else 1, oca)
         state = await place_exit(ctx, gw, order, role)
         ctx.journal("exits", "info", f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref)

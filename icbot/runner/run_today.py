@@ -7,13 +7,14 @@ ladder, confirms a cancel, repairs missing exits) instead of trading again. Exit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, OrderState
+from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, Execution, OrderState
 from icbot.core.accounting import LegFill, current_executions, net_flow
 from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
 from icbot.core.schedule import SessionTimes
@@ -79,8 +80,10 @@ def _no_trade(ctx: RunContext, phase: str, reason: str, *, alert: bool = True) -
 
 
 def _critical(ctx: RunContext, phase: str, reason: str) -> DayResult:
+    """Risk is open or unknown. The trade keeps its status: "open" only once a fill is known (with its quantity);
+    an entry of unknown fate stays "pending", which `check` reconciles from the broker rather than from us."""
     ctx.journal(phase, "fail", f"CRITICAL: {reason}")
-    ctx.save_trade(status="open", exits_ok=False, last_problem=reason)
+    ctx.save_trade(exits_ok=False, last_problem=reason)
     ctx.notifier.failure(f"icbot {ctx.trade_date}: ACTION NEEDED", reason)
     return DayResult(EXIT_CRITICAL, reason)
 
@@ -103,16 +106,46 @@ async def _run_day(ctx: RunContext, session: SessionTimes) -> int:
         ctx.save_trade(status="pending", experiment=ctx.is_experiment)
     may_have_risk = bool(ctx.store.orders(ctx.trade_date, ctx.mode))
     gw = await _connect(ctx, session, may_have_risk=may_have_risk)
+    entries: list[OrderState] = []
     try:
         existing = [] if ctx.is_experiment else await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
         entries = [s for s in existing if refs.role_of(s.order_ref) == refs.ENTRY]
         if entries:
             return await _resume(ctx, gw, session, entries[-1], existing)
         if may_have_risk and not ctx.is_experiment:
+            journaled = ctx.store.order(refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY)) or {}
+            if journaled.get("order_id") is not None:  # a gateway acknowledged it once: it was sent
+                raise _critical(
+                    ctx,
+                    "order",
+                    f"the journal has today's entry acknowledged as order #{journaled['order_id']}, but the gateway "
+                    "reports no such order (open or completed); not sending another — check TWS",
+                )
             ctx.journal("order", "info", "an entry intent was journaled but the gateway has no such order: not sent")
         return await _fresh_day(ctx, gw, session)
+    except IcbotError as exc:
+        raise _broker_failure(ctx, exc, sent=bool(entries) or _entry_sent(ctx)) from exc
     finally:
         await gw.close()
+
+
+def _entry_sent(ctx: RunContext) -> bool:
+    """Whether today's entry may have reached the gateway: its intent is journaled for transmission."""
+    row = ctx.store.order(refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY))
+    return bool(row and row.get("transmitted") and row.get("status") != "Rejected")
+
+
+def _broker_failure(ctx: RunContext, exc: IcbotError, *, sent: bool) -> DayResult:
+    """A broker failure nothing closer handled: a safe no-trade before the entry was sent, critical after."""
+    phase = ctx.phases_seen[-1] if ctx.phases_seen else "connect"
+    if not sent:
+        return _no_trade(ctx, phase, str(exc))
+    return _critical(
+        ctx,
+        phase,
+        f"{exc}; today's entry was sent and may be working or filled at the gateway — run `icbot run-today` "
+        "again (it adopts the order by its orderRef) or check TWS",
+    )
 
 
 async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int:
@@ -302,6 +335,11 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
     probe = ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=ladder[0])
     quantity = await _size(ctx, gw, probe)
     order = ComboOrder(legs, "BUY", quantity, "LMT", ref, limit_price=ladder[0])
+    # Selection, sizing and a slow start can all run late: the deadline is checked right before the order.
+    if ctx.now() >= session.deadline_at:
+        raise _no_trade(
+            ctx, "order", f"the entry deadline {session.deadline_at:%H:%M:%S} ET passed before the order was sent"
+        )
     if ctx.is_experiment:
         return _experiment_fill(ctx, session, order, combo.mid, ladder)
     halted, why = ctx.store.halted()
@@ -360,7 +398,7 @@ def _experiment_fill(ctx: RunContext, session: SessionTimes, order: ComboOrder, 
 async def _entry_fills(
     ctx: RunContext, gw: Gateway, state: OrderState, wait_commissions: float = 5.0
 ) -> dict[str, Any]:
-    """Record the entry's leg executions and compute the real credit from them (never the BAG average)."""
+    """Record the entry's leg executions and compute the credit the exits are priced from (see entry_credit)."""
     deadline = ctx.now() + timedelta(seconds=wait_commissions)
     while True:
         execs = [
@@ -381,12 +419,34 @@ async def _entry_fills(
         await ctx.clock.asleep(0.5)
     record_executions(ctx, ctx.trade_date, legs)  # every revision is journaled
     flow = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in standing])
+    credit, source = entry_credit(standing, filled=state.filled, bag_avg=state.avg_fill_price)
     return {
-        "credit": flow.per_combo,
+        "credit": credit,
+        "source": source,
         "commissions": flow.commissions,
         "complete": flow.commissions_complete,
         "legs": len(standing),
     }
+
+
+def entry_credit(standing: Sequence[Execution], *, filled: float, bag_avg: float | None) -> tuple[float | None, str]:
+    """The credit per condor, and where it came from: "legs", "bag" or "none" (then the credit is None).
+
+    The legs' net (SPEC §1) only when every one of the four legs has executions for the whole filled quantity:
+    a partial set (one report still in flight) would misstate the credit — the sold legs alone claim far too
+    much, and a take profit priced from that pays more than 75 % of the real credit; the bought legs alone give
+    a negative "credit". Then the BAG's own fill price (a real fill, not a quote) stands in; failing that,
+    there is no credit to price exits from, never 0.
+    """
+    per_leg: dict[int, float] = {}
+    for e in standing:
+        per_leg[e.con_id] = per_leg.get(e.con_id, 0.0) + e.shares
+    if filled > 0 and len(per_leg) == 4 and all(abs(q - filled) < 1e-9 for q in per_leg.values()):
+        credit = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in standing]).per_combo
+        return (credit, "legs") if credit > 0 else (None, "none")
+    if bag_avg is not None and bag_avg < 0:
+        return round(-bag_avg, 6), "bag"
+    return None, "none"
 
 
 async def _after_entry(
@@ -401,7 +461,18 @@ async def _after_entry(
         order_status=state.status,
         filled=state.filled,
     )
+    # We asked to cancel, but the gateway never confirmed an end: the rest of the order may still fill.
+    unconfirmed = outcome.cancelled_at_deadline and not state.is_done
     if state.filled <= 0:
+        if unconfirmed:
+            raise _critical(
+                ctx,
+                "fill",
+                f"the entry's cancel was not confirmed by the gateway (last status {state.status}); it may still "
+                "fill — run `icbot run-today` again (it adopts the order) or check TWS",
+            )
+        if outcome.halted is not None:
+            raise _no_trade(ctx, "order", f"halted ({outcome.halted}) while the entry worked; cancelled unfilled")
         if state.status in ("Inactive",) or (state.last_error and not outcome.cancelled_at_deadline):
             raise _no_trade(ctx, "fill", f"entry ended {state.status}: {state.last_error or 'no reason given'}")
         raise _no_trade(
@@ -422,17 +493,50 @@ async def _after_entry(
         time_exit_at=session.time_exit_at.isoformat(),
     )
     fills = await _entry_fills(ctx, gw, state)
-    credit = fills["credit"]
-    ctx.save_trade(credit=credit, entry_commission=fills["commissions"])
+    credit = _usable_credit(ctx, quantity, fills)
     ctx.journal(
         "fill",
         "ok",
-        f"filled {quantity} at a credit of {credit:.2f} (legs), commissions ${fills['commissions']:.2f}",
+        f"filled {quantity} at a credit of {credit:.2f} ({fills['source']}), commissions ${fills['commissions']:.2f}",
         credit=credit,
         quantity=quantity,
         seconds_to_fill=outcome.seconds_to_fill,
     )
-    return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=[])
+    unresolved = None
+    if unconfirmed:
+        unresolved = (
+            f"exits cover the {quantity} filled, but the entry's cancel was not confirmed (last status "
+            f"{state.status}, {state.remaining:g} remaining may still fill) — check TWS"
+        )
+    return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=[], unresolved=unresolved)
+
+
+def _usable_credit(ctx: RunContext, quantity: int, fills: dict[str, Any]) -> float:
+    """The credit to price the exits from; critical when none is known (no exit can be priced).
+
+    Only the legs' credit is journaled as the trade's credit (SPEC §1); a stand-in from the combo's fill price
+    prices the exits but leaves the trade's credit to be recovered from the legs later (`check`, a rerun).
+    """
+    credit = fills["credit"]
+    ctx.save_trade(entry_commission=fills["commissions"])
+    if fills["source"] == "legs":
+        ctx.save_trade(credit=credit)
+    if credit is None:
+        raise _critical(
+            ctx,
+            "fill",
+            f"filled {quantity} condor(s) but neither the legs' executions ({fills['legs']} reported) nor the "
+            "combo's fill price give the credit: exits not placed — place them in TWS",
+        )
+    if fills["source"] != "legs":
+        ctx.journal(
+            "fill",
+            "warn",
+            f"the legs' executions are incomplete ({fills['legs']} reported): the exits are priced from the "
+            f"combo's fill price, credit {credit:.2f}",
+            bag_credit=credit,
+        )
+    return float(credit)
 
 
 async def _exits_phase(
@@ -443,7 +547,9 @@ async def _exits_phase(
     quantity: int,
     credit: float,
     existing: list[OrderState],
+    unresolved: str | None = None,
 ) -> int:
+    """Place or repair the exits; `unresolved` names a problem that stays critical even once they work."""
     ctx.journal("exits", "start", f"OCA exits for {quantity}")
     try:
         ok, what = await ensure_exits(
@@ -454,6 +560,8 @@ async def _exits_phase(
     if not ok:
         raise _critical(ctx, "exits", f"filled {quantity} condor(s) but the exits are not complete: {what}")
     ctx.journal("exits", "ok", what)
+    if unresolved:
+        raise _critical(ctx, "fill", unresolved)
     ctx.save_trade(exits_ok=True)
     trade = ctx.trade() or {}
     ctx.journal("done", "ok", "trade open, exits working at the broker")
@@ -503,17 +611,11 @@ async def _resume(
     quantity = int(entry.filled)
     trade = ctx.trade() or {}
     credit = trade.get("credit")
-    if credit is None:
+    if credit is None or float(credit) <= 0:
+        ctx.save_trade(status="open", quantity=quantity, time_exit_at=session.time_exit_at.isoformat())
         fills = await _entry_fills(ctx, gw, entry)
-        credit = fills["credit"]
+        credit = _usable_credit(ctx, quantity, fills)
         ctx.journal("fill", "ok", f"recovered the fill: {quantity} at a credit of {credit:.2f}", credit=credit)
-        ctx.save_trade(
-            status="open",
-            quantity=quantity,
-            credit=credit,
-            entry_commission=fills["commissions"],
-            time_exit_at=session.time_exit_at.isoformat(),
-        )
     for s in existing:
         if s.order_ref != entry.order_ref:
             record_status(ctx, s)
