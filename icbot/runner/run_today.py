@@ -24,7 +24,7 @@ from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK, GatewayUnavailab
 from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.entry import EntryOutcome, rung_for_price, work_entry
-from icbot.runner.exits import WORKING, ensure_exits
+from icbot.runner.exits import ensure_exits
 from icbot.runner.records import entry_legs, record_executions, record_intent, record_status
 
 # How long before the entry instant a run may start (connect, load the chain, stream greeks). Earlier fires —
@@ -584,7 +584,7 @@ async def _resume(
     )
     record_status(ctx, entry)
     legs = entry_legs(ctx, ctx.trade_date, entry)
-    if entry.status in WORKING and entry.filled < entry.quantity:
+    if not entry.is_done and entry.filled < entry.quantity:  # working, or a cancel not yet confirmed
         trade = ctx.trade() or {}
         mid, natural = trade.get("mid_at_decision"), trade.get("natural_at_decision")
         ladder: list[float] = []

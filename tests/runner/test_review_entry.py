@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.exits import ensure_exits
 from icbot.runner.records import record_intent
-from icbot.runner.run_today import DayResult, _prepare, _select_and_enter, entry_credit, run_day
+from icbot.runner.run_today import DayResult, _prepare, _resume, _select_and_enter, entry_credit, run_day
 from icbot.sim.fills import FillParams
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
@@ -271,3 +271,33 @@ def test_exits_are_never_priced_from_an_incomplete_set_of_leg_fills():
     # Nothing usable at all: no credit — never 0.0, which would be saved and break every later repair.
     assert entry_credit([], filled=1, bag_avg=None) == (None, "none")
     assert entry_credit(full[1:3], filled=1, bag_avg=0.10) == (None, "none")
+
+
+# -- resuming --------------------------------------------------------------------------------------------
+def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(harness):
+    # A run died right after asking to cancel at the deadline; the rerun finds the entry PendingCancel at the
+    # gateway. That is not "ended without a fill": it may still fill. The rerun must confirm the end itself.
+    h = harness(start="2026-11-24T09:33:05", sim_config={"fill": NO_FILLS})
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+
+    async def go() -> int:
+        gw = await connect(h)
+        try:
+            legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
+            order = ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=-30.0)  # far from any fill
+            h.ctx.save_trade(status="pending")
+            record_intent(h.ctx, order, refs.ENTRY)
+            state = await gw.place(order)
+            h.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=h.ctx.now())
+            reported = replace(state, status="PendingCancel")  # what the gateway said when the rerun asked
+            try:
+                return await _resume(h.ctx, gw, h.session, reported, [reported])
+            except DayResult as result:
+                return result.code
+        finally:
+            await gw.close()
+
+    code = asyncio.run(go())
+    (entry,) = h.entries()
+    assert entry.status == "Cancelled", "left working at the gateway while the journal says no trade"
+    assert code == EXIT_NO_TRADE
