@@ -21,7 +21,7 @@ from icbot.config import GatewayConfig
 from icbot.core.accounting import LegFill, net_flow, trade_pnl
 from icbot.core.exits import exit_prices
 from icbot.core.schedule import session_times, shared_calendar
-from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError
+from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError, StoreError
 from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.exits import WORKING, ensure_exits
@@ -118,13 +118,26 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
     trade_date = _trade_date(trade)
     day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
     states = {s.order_ref: s for s in await gw.find_by_ref(refs.day_prefix(trade_date, ctx.mode))}
+    code = EXIT_OK
+    strangers = []
     for s in states.values():
-        record_status(day_ctx, s)
+        try:
+            record_status(day_ctx, s)
+        except StoreError:  # no intent journaled for this orderRef: not an order this journal sent
+            strangers.append(s)
+    if strangers:
+        names = ", ".join(f"{s.order_ref} #{s.order_id} {s.status}" for s in strangers)
+        msg = (
+            f"order(s) at the gateway carry icbot's name but are not in this journal: {names} "
+            "(another icbot on this account, or an older copy of the journal?)"
+        )
+        day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
+        ctx.notifier.failure(f"icbot {trade_date}: broker and journal disagree", msg)
+        code = EXIT_CRITICAL
     execs = await gw.executions(trade_date)
     record_executions(day_ctx, trade_date, execs)
     entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
     legs = entry_legs(day_ctx, trade_date, entry)
-    code = EXIT_OK
     if entry is not None and entry.is_working:
         # check holds the day's lock, so no run-today is working this order: past the deadline it is an entry
         # attempt nobody manages (SPEC: none after 09:33), and it may fill at any moment without exits.

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ib_async import IB, Bag, ComboLeg, MarketOrder, Option
+from ib_async import IB, Bag, ComboLeg, LimitOrder, MarketOrder, Option
 
 from icbot.clock import Clock
 from icbot.config import load_config
@@ -310,3 +310,31 @@ def test_an_entry_left_working_after_the_deadline_is_critical(desk):
     assert d.check() == EXIT_CRITICAL
     [alert] = d.alerts("failure")
     assert "still working" in alert["body"] and "09:33" in alert["body"]
+
+
+# -- an order with icbot's name that the journal does not know ---------------------------------------------------
+def test_an_icbot_order_the_journal_does_not_know_is_critical_and_the_rest_is_still_reconciled(desk):
+    """E.g. a second icbot installation on the same account, or a journal restored from an older backup."""
+    d = desk()
+    assert d.run_today() == EXIT_OK
+    legs = d.store.order(refs.order_ref(d.day, "paper", refs.ENTRY))["legs"]
+    foreign = refs.order_ref(d.day, "paper", refs.CLOSE)
+
+    async def place(ib: IB) -> None:
+        bag = Bag(
+            symbol="SPX",
+            exchange="SMART",
+            currency="USD",
+            comboLegs=[ComboLeg(conId=leg["con_id"], ratio=1, action=leg["action"], exchange="SMART") for leg in legs],
+        )
+        t = ib.placeOrder(bag, LimitOrder("SELL", 1, 1.0, orderRef=foreign))  # rests: a credit nobody pays
+        for _ in range(200):
+            if t.orderStatus.status in ("PreSubmitted", "Submitted"):
+                return
+            await asyncio.sleep(0.02)
+
+    asyncio.run(_by_hand(d.sim, place))
+    assert d.check() == EXIT_CRITICAL
+    assert any(foreign in a["body"] for a in d.alerts("failure"))
+    events = d.store.events(d.day, "paper")
+    assert any("3 exits working" in e["message"] for e in events), [e["message"] for e in events][-6:]
