@@ -152,10 +152,23 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             day_ctx.save_trade(last_problem=msg)
             ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
             code = EXIT_CRITICAL
+    earlier_day = trade_date < ctx.now().astimezone(NEW_YORK).date()
     if trade.get("status") == "pending":
         if entry is None or entry.filled <= 0:
             if code == EXIT_OK and entry is not None and entry.is_working:
                 day_ctx.journal("reconcile", "info", "today's entry is still working; run-today owns it")
+            elif entry is not None and entry.is_done:
+                why = f"the entry ended {entry.status} without a fill"
+                day_ctx.journal("reconcile", "info", f"no trade: {why}")
+                day_ctx.save_trade(status="no_trade", no_trade_reason=why)
+            elif entry is None and earlier_day:
+                msg = (
+                    f"the entry was sent but IB reports only today's orders and executions, so whether it filled "
+                    f"on {trade_date} is unknown here; take it from the IB statement"
+                )
+                day_ctx.journal("reconcile", "warn", msg)
+                day_ctx.save_trade(status="failed", last_problem=msg)
+                ctx.notifier.warning(f"icbot {trade_date}: outcome unknown", msg)
             return code
         trade = day_ctx.save_trade(status="open", quantity=int(entry.filled), exits_ok=False)
         day_ctx.journal("reconcile", "warn", f"the entry filled {entry.filled:g} but the journal had not recorded it")
@@ -198,6 +211,15 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             day_ctx.save_trade(last_problem=msg)
             ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
             return EXIT_CRITICAL
+        if earlier_day:  # the exit may well have been icbot's; IB just no longer reports that day's executions
+            msg = (
+                f"the position of {trade_date} is gone and the journal has no exit fill; IB reports only today's "
+                "executions, so exit reason and P/L are unknown here; take them from the IB statement"
+            )
+            day_ctx.journal("reconcile", "warn", msg)
+            day_ctx.save_trade(status="closed", last_problem=msg)
+            ctx.notifier.warning(f"icbot {trade_date}: exit not seen", msg)
+            return code
         day_ctx.journal("reconcile", "warn", "the position is gone but no icbot exit filled (closed by hand?)")
         day_ctx.save_trade(status="closed", exit_reason="manual")
         ctx.notifier.warning(f"icbot {trade_date}: position closed outside icbot", "no icbot exit filled; check TWS")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import pytest
 import yaml
 from ib_async import IB, Bag, ComboLeg, LimitOrder, MarketOrder, Option
 
+from icbot.broker.types import ComboLeg as ComboLegSpec
+from icbot.broker.types import ComboOrder
 from icbot.clock import Clock
 from icbot.config import load_config
 from icbot.core.schedule import session_times, shared_calendar
@@ -153,7 +156,7 @@ def trade_option_by_hand(desk: Desk, right: str, strike: float, action: str, qua
 
 
 def cancel_exits_in_tws(desk: Desk) -> None:
-    """Cancel run-today's working orders as a person would in TWS (run-today's own client id may do that)."""
+    """Cancel run-today's working orders (exits, or an entry) as a person would in TWS (its client id may)."""
 
     async def go(ib: IB) -> None:
         for t in ib.openTrades():
@@ -311,6 +314,11 @@ def test_an_entry_left_working_after_the_deadline_is_critical(desk):
     [alert] = d.alerts("failure")
     assert "still working" in alert["body"] and "09:33" in alert["body"]
 
+    cancel_exits_in_tws(d)  # the user cancels it as told; the day is then a no-trade, no longer checked
+    assert d.check() == EXIT_OK
+    assert d.trade()["status"] == "no_trade" and "Cancelled without a fill" in d.trade()["no_trade_reason"]
+    assert check.trades_to_check(d.store, "paper") == []
+
 
 # -- an order with icbot's name that the journal does not know ---------------------------------------------------
 def test_an_icbot_order_the_journal_does_not_know_is_critical_and_the_rest_is_still_reconciled(desk):
@@ -338,3 +346,30 @@ def test_an_icbot_order_the_journal_does_not_know_is_critical_and_the_rest_is_st
     assert any(foreign in a["body"] for a in d.alerts("failure"))
     events = d.store.events(d.day, "paper")
     assert any("3 exits working" in e["message"] for e in events), [e["message"] for e in events][-6:]
+
+
+# -- a trade from an earlier day ------------------------------------------------------------------------------
+def test_yesterdays_trade_is_settled_honestly_once_ib_no_longer_reports_its_executions(desk):
+    """IB's reqExecutions covers today only. An earlier day's trade the journal never saw close cannot be
+    'closed by hand' (a guess) or 'pending' for ever (check would connect every few minutes, every day)."""
+    d = desk()
+    yesterday = date(2026, 11, 23)
+    at = d.sim.clock.now()
+    pending = RunContext(d.ctx("run-today").config, d.sim.clock, d.store, d.ctx("x").notifier, yesterday, "run-today")
+    pending.save_trade(status="pending")
+    legs = (
+        ComboLegSpec(1, "BUY", "P", 6500.0, ""),
+        ComboLegSpec(2, "SELL", "P", 6520.0, ""),
+        ComboLegSpec(3, "SELL", "C", 6800.0, ""),
+        ComboLegSpec(4, "BUY", "C", 6820.0, ""),
+    )
+    record_intent(pending, ComboOrder(legs, "BUY", 1, "LMT", refs.order_ref(yesterday, "paper", refs.ENTRY),
+                                      limit_price=-2.0), refs.ENTRY)  # fmt: skip
+    d.store.record_placed(refs.order_ref(yesterday, "paper", refs.ENTRY), order_id=5, perm_id=None, at=at)
+    assert [t["trade_date"] for t in check.trades_to_check(d.store, "paper")] == ["2026-11-23"]
+
+    assert d.check() == EXIT_OK
+    trade = d.store.trade(yesterday, "paper")
+    assert trade["status"] == "failed" and "statement" in trade["last_problem"]
+    assert check.trades_to_check(d.store, "paper") == []
+    assert any("statement" in a["body"] for a in d.alerts("warning"))
