@@ -104,7 +104,8 @@ async def _connect(ctx: RunContext, session: SessionTimes, *, may_have_risk: boo
 async def _run_day(ctx: RunContext, session: SessionTimes) -> int:
     if ctx.trade() is None:  # the day's row exists from the first journaled step on
         ctx.save_trade(status="pending", experiment=ctx.is_experiment)
-    may_have_risk = bool(ctx.store.orders(ctx.trade_date, ctx.mode))
+    # Only a transmitted order can carry risk: an experiment's journaled intent never reached a gateway.
+    may_have_risk = any(o.get("transmitted") for o in ctx.store.orders(ctx.trade_date, ctx.mode))
     gw = await _connect(ctx, session, may_have_risk=may_have_risk)
     entries: list[OrderState] = []
     try:

@@ -301,3 +301,14 @@ def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(har
     (entry,) = h.entries()
     assert entry.status == "Cancelled", "left working at the gateway while the journal says no trade"
     assert code == EXIT_NO_TRADE
+
+
+def test_an_experiment_rerun_without_a_gateway_is_no_trade_not_an_urgent_alarm(harness):
+    # An experiment run died after journaling its (never transmitted) entry; the rerun cannot connect.
+    h = harness(mode="experiment", start="2026-11-24T09:32:50", faults=["refuse-until=09:40:00"])
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+    h.ctx.save_trade(status="pending", experiment=True)
+    record_intent(h.ctx, ComboOrder((), "BUY", 1, "LMT", ref, limit_price=-1.0), refs.ENTRY, transmitted=False)
+    code = h.run_day()
+    assert code == EXIT_NO_TRADE  # nothing can be at risk in experiment mode
+    assert h.alerts("failure") == []
