@@ -360,15 +360,35 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
         state = await gw.place(order)
     except GatewayUnavailable as exc:  # includes OrderUnconfirmed: sent, never acknowledged, may be live
         raise _critical(ctx, "order", f"connection lost while sending the entry; its fate is unknown: {exc}") from exc
-    except (OrderRejected, ReadOnlyApi) as exc:  # refused: the order does not exist at the gateway
-        ctx.store.record_order_status(
-            ref, status="Rejected", filled=0, remaining=quantity, avg_fill_price=None, at=ctx.now(), message=str(exc)
+    except (OrderRejected, ReadOnlyApi) as exc:
+        # An error before the acknowledgement usually is a refusal — but IB also sends notices (e.g. 10349) for
+        # orders it accepts. The refusal is believed only once the gateway shows no such order live.
+        live = await _live_entry(gw, ref)
+        if live is None:
+            ctx.store.record_order_status(
+                ref,
+                status="Rejected",
+                filled=0,
+                remaining=quantity,
+                avg_fill_price=None,
+                at=ctx.now(),
+                message=str(exc),
+            )
+            raise _no_trade(ctx, "order", f"entry refused by the gateway: {exc}") from exc
+        ctx.journal(
+            "order", "warn", f"the gateway answered {exc}, yet the entry is live (#{live.order_id} {live.status})"
         )
-        raise _no_trade(ctx, "order", f"entry refused by the gateway: {exc}") from exc
+        state = live
     ctx.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
     record_status(ctx, state)
     outcome = await work_entry(ctx, gw, state, ladder=ladder, rung=0, started_at=started, deadline=session.deadline_at)
     return await _after_entry(ctx, gw, session, outcome, legs)
+
+
+async def _live_entry(gw: Gateway, ref: str) -> OrderState | None:
+    """Today's entry as the gateway knows it, if it is working or has filled; None if it does not live."""
+    live = [s for s in await gw.find_by_ref(ref) if s.order_ref == ref and (not s.is_done or s.filled > 0)]
+    return live[-1] if live else None
 
 
 def _experiment_fill(ctx: RunContext, session: SessionTimes, order: ComboOrder, mid: float, ladder: list[float]) -> int:

@@ -8,6 +8,7 @@ books — what the gateway really received — as well as against the journal.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from icbot.runner.context import RunContext
 from icbot.runner.exits import ensure_exits
 from icbot.runner.records import record_intent
 from icbot.runner.run_today import DayResult, _prepare, _resume, _select_and_enter, entry_credit, run_day
+from icbot.sim import handlers
 from icbot.sim.fills import FillParams
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
@@ -312,3 +314,36 @@ def test_an_experiment_rerun_without_a_gateway_is_no_trade_not_an_urgent_alarm(h
     code = h.run_day()
     assert code == EXIT_NO_TRADE  # nothing can be at risk in experiment mode
     assert h.alerts("failure") == []
+
+
+# -- a refusal is believed only once the gateway shows no such order ----------------------------------------
+INFO_10349 = "Order TIF was set to DAY based on order preset."  # real IB: informational, the order lives on
+
+
+def test_an_informational_error_on_the_new_entry_is_not_taken_for_a_rejection(harness, monkeypatch):
+    # Newer TWS versions answer some new orders with 10349 before acknowledging them (ib_async issues #191,
+    # #217): the order is live and fills. Here the simulator says exactly that, first, for the entry.
+    original = handlers.HANDLERS[3]
+
+    def place_with_notice(server: Any, conn: Any, fields: list[str], now: Any) -> None:
+        req = handlers.parse_place_order(fields, conn.version)
+        if (
+            req.order_ref.endswith(":entry")
+            and not req.what_if
+            and server.engine.orders.get((31, req.order_id)) is None
+        ):
+            conn.error(req.order_id, 10349, INFO_10349)  # the notice goes out first...
+            time.sleep(0.1)  # ...and the gateway takes a moment before it acknowledges the order
+        original(server, conn, fields, now)
+
+    monkeypatch.setitem(handlers.HANDLERS, 3, place_with_notice)
+    h = harness()
+    code = h.run_day()
+    (entry,) = h.entries()
+    trade = h.trade()
+    assert trade["status"] != "no_trade", "the live entry was abandoned as refused"
+    if entry.filled > 0:
+        assert code == 0 and trade["status"] == "open" and trade["exits_ok"] is True
+        assert sorted(o.req.order_type for o in h.exits()) == ["LMT", "MKT", "STP"]
+    else:
+        assert entry.status == "Cancelled"
