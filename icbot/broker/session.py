@@ -46,8 +46,10 @@ MARKET_DATA_CODES = frozenset({354, 10089, 10167, 10168})
 COMPETING_CODE = 10197
 PACING_CODES = frozenset({100, 420})
 READ_ONLY_MARKERS = ("read-only", "read only", "readonly")
-# Informational codes: farm status (2100–2199) and IB's "order message" (399, e.g. goodAfterTime held).
-INFO_CODES = frozenset({399, 404, 1101, 1102})
+# Informational codes: farm status (2100–2199), IB's "order message" (399, e.g. goodAfterTime held) and 10349
+# "Order TIF was set to DAY based on order preset" (sent before the acknowledgement of an order that lives on;
+# ib_async calls it an error and marks the order Cancelled, which `effective_status` ignores).
+INFO_CODES = frozenset({399, 404, 1101, 1102, 10349})
 
 
 def is_info(code: int) -> bool:

@@ -80,6 +80,24 @@ def net_flow(fills: Iterable[LegFill], *, legs_per_combo: int = 4) -> NetFlow:
     return NetFlow(round(per_combo, 6), combos, round(commissions, 6), complete)
 
 
+def complete_credit(fills: Iterable[tuple[int, LegFill]], *, filled: float) -> float | None:
+    """The condor's credit from its legs, or None while the set of leg fills is incomplete.
+
+    Only when each of the four legs (by conId) has executions for the whole filled quantity: a partial set —
+    one report still in flight — misstates the credit (the sold legs alone claim far too much, so a take profit
+    priced from it would pay more than 75 % of the real credit; the bought legs alone give a negative one).
+    A net of zero or less is no credit either.
+    """
+    fills = list(fills)
+    per_leg: dict[int, float] = {}
+    for con_id, f in fills:
+        per_leg[con_id] = per_leg.get(con_id, 0.0) + f.quantity
+    if filled <= 0 or len(per_leg) != 4 or any(abs(q - filled) > 1e-9 for q in per_leg.values()):
+        return None
+    credit = net_flow(f for _, f in fills).per_combo
+    return credit if credit > 0 else None
+
+
 def trade_pnl(*, credit: float, debit: float, quantity: float, multiplier: int, commissions: float) -> float:
     """Net dollars of a closed (or expired) condor: (credit − debit) × 100 × contracts − all commissions."""
     return round((credit - debit) * multiplier * quantity - commissions, 6)

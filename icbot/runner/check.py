@@ -18,7 +18,7 @@ from icbot.broker.gateway import Gateway
 from icbot.broker.types import Position
 from icbot.clock import NEW_YORK
 from icbot.config import GatewayConfig
-from icbot.core.accounting import LegFill, net_flow, trade_pnl
+from icbot.core.accounting import LegFill, complete_credit, net_flow, trade_pnl
 from icbot.core.exits import exit_prices
 from icbot.core.schedule import session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError, StoreError
@@ -180,12 +180,21 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         trade = day_ctx.save_trade(quantity=int(entry.filled))
     if trade.get("credit") is None:
         entry_fills = ctx.store.fills(trade_date, ctx.mode, role=refs.ENTRY)
-        if entry_fills:
-            flow = net_flow(
-                [LegFill(f["side"], float(f["quantity"]), float(f["price"]), f.get("commission")) for f in entry_fills]
+        legs_credit = complete_credit(
+            ((int(f["con_id"] or 0), _leg_fill(f)) for f in entry_fills), filled=float(trade.get("quantity") or 0)
+        )
+        if legs_credit is not None:
+            flow = net_flow(_leg_fill(f) for f in entry_fills)
+            trade = day_ctx.save_trade(credit=legs_credit, entry_commission=flow.commissions)
+            day_ctx.journal("fill", "ok", f"credit {legs_credit:.2f} recovered from the legs' executions")
+        elif entry is not None and entry.avg_fill_price is not None and entry.avg_fill_price < 0:
+            # Not every leg's execution is in: the combo's own fill price, never a credit from half the legs.
+            trade = day_ctx.save_trade(credit=round(-entry.avg_fill_price, 6))
+            day_ctx.journal(
+                "fill",
+                "warn",
+                f"credit {-entry.avg_fill_price:.2f} from the combo's fill price (leg executions incomplete)",
             )
-            trade = day_ctx.save_trade(credit=flow.per_combo, entry_commission=flow.commissions)
-            day_ctx.journal("fill", "ok", f"credit {flow.per_combo:.2f} recovered from the legs' executions")
     if not trade.get("time_exit_at"):
         session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
         if session is not None:
@@ -309,9 +318,7 @@ def settle_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[s
         )
         return False
     reason, breakdown = _exit_reason(exit_fills)
-    flow = net_flow(
-        [LegFill(f["side"], float(f["quantity"]), float(f["price"]), f.get("commission")) for f in exit_fills]
-    )
+    flow = net_flow([_leg_fill(f) for f in exit_fills])
     debit = -flow.per_combo
     entry_comm = sum(float(f.get("commission") or 0) for f in entry_fills)
     quantity = float(trade.get("quantity") or flow.combos)
@@ -573,3 +580,7 @@ async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any
 
 def _for_date(ctx: RunContext, trade_date: date) -> RunContext:
     return replace(ctx, trade_date=trade_date)
+
+
+def _leg_fill(row: dict[str, Any]) -> LegFill:
+    return LegFill(row["side"], float(row["quantity"]), float(row["price"]), row.get("commission"))

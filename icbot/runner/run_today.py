@@ -15,7 +15,7 @@ from typing import Any
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, Execution, OrderState
-from icbot.core.accounting import LegFill, current_executions, net_flow
+from icbot.core.accounting import LegFill, complete_credit, current_executions, net_flow
 from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
 from icbot.core.schedule import SessionTimes
 from icbot.core.sizing import contracts_for
@@ -459,12 +459,11 @@ def entry_credit(standing: Sequence[Execution], *, filled: float, bag_avg: float
     a negative "credit". Then the BAG's own fill price (a real fill, not a quote) stands in; failing that,
     there is no credit to price exits from, never 0.
     """
-    per_leg: dict[int, float] = {}
-    for e in standing:
-        per_leg[e.con_id] = per_leg.get(e.con_id, 0.0) + e.shares
-    if filled > 0 and len(per_leg) == 4 and all(abs(q - filled) < 1e-9 for q in per_leg.values()):
-        credit = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in standing]).per_combo
-        return (credit, "legs") if credit > 0 else (None, "none")
+    credit = complete_credit(
+        ((e.con_id, LegFill(e.side, e.shares, e.price, e.commission)) for e in standing), filled=filled
+    )
+    if credit is not None:
+        return credit, "legs"
     if bag_avg is not None and bag_avg < 0:
         return round(-bag_avg, 6), "bag"
     return None, "none"

@@ -71,7 +71,7 @@ def test_order_errors_flag_turns_any_code_into_a_rejection():
 
 
 def test_farm_messages_and_order_notes_are_information_not_errors():
-    assert is_info(2104) and is_info(2158) and is_info(399) and is_info(1102)
+    assert is_info(2104) and is_info(2158) and is_info(399) and is_info(1102) and is_info(10349)
     assert not is_info(201) and not is_info(10148) and not is_info(1100)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from icbot.core.accounting import LegFill, current_executions, execution_revision, net_flow, trade_pnl
+from icbot.core.accounting import LegFill, complete_credit, current_executions, execution_revision, net_flow, trade_pnl
 from icbot.runner import refs
 from icbot.runner.check import touched_sides
 
@@ -155,3 +155,24 @@ def test_current_executions_keep_exactly_the_latest_revision_of_each(pairs):
     for i in standing:
         base, rev = execution_revision(i)
         assert rev == max(execution_revision(j)[1] for j in ids if execution_revision(j)[0] == base)
+
+
+def legs_with_ids(fills: list[LegFill]) -> list[tuple[int, LegFill]]:
+    return list(zip([101, 102, 103, 104], fills, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("fills", "filled", "expected"),
+    [
+        (legs_with_ids(condor_fills(0.45, 2.10, 1.95, 0.40)), 1, 3.20),
+        (legs_with_ids(condor_fills(0.45, 2.10, 1.95, 0.40))[1:3], 1, None),  # only the sold legs: far too much
+        (legs_with_ids(condor_fills(0.45, 2.10, 1.95, 0.40))[::3], 1, None),  # only the bought legs: negative
+        (legs_with_ids(condor_fills(0.45, 2.10, 1.95, 0.40)), 2, None),  # one lot in of two
+        (legs_with_ids(condor_fills(0.45, 2.10, 1.95, 0.40, qty=2)), 2, 3.20),
+        (legs_with_ids(condor_fills(2.10, 0.45, 0.40, 1.95)), 1, None),  # a net debit is no credit
+        ([], 0, None),
+    ],
+)
+def test_credit_from_the_legs_only_when_every_leg_is_in_for_the_whole_quantity(fills, filled, expected):
+    credit = complete_credit(fills, filled=filled)
+    assert credit == (None if expected is None else pytest.approx(expected))
