@@ -113,7 +113,11 @@ async def ensure_exits(
         halted, why = ctx.store.halted()  # checked immediately before each transmission: never an order after kill
         if halted:
             left = ", ".join(missing[len(placed) :])
-            return False, f"halted ({why or 'kill'}): {left} not placed; `icbot resume` clears the halt"
+            return (
+                False,
+                f"halted ({why or 'kill'}): {left} not placed; a `resume` row in the journal's halts table "
+                "clears the halt (docs/operations.md)",
+            )
         order = exit_order(ctx, role, legs, quantity, plan, attempt if exits else 1, oca)
         state = await place_exit(ctx, gw, order, role)
         ctx.journal("exits", "info", f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref)

@@ -152,7 +152,11 @@ def _broker_failure(ctx: RunContext, exc: IcbotError, *, sent: bool) -> DayResul
 async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int:
     halted, why = ctx.store.halted()
     if halted:
-        raise _no_trade(ctx, "order", f"halted ({why or 'kill'}); `icbot resume` clears it")
+        raise _no_trade(
+            ctx,
+            "order",
+            f"halted ({why or 'kill'}); a `resume` row in the journal's halts table clears it (docs/operations.md)",
+        )
     if ctx.now() >= session.deadline_at:
         raise _no_trade(ctx, "wait_entry", f"the entry deadline {session.deadline_at:%H:%M:%S} ET has passed")
     try:

@@ -40,6 +40,7 @@ def test_happy_path_trades_by_the_rules_and_alerts_success(make_day):
 
     trade = day.trade()
     assert trade["status"] == "open" and trade["exits_ok"] is True
+    assert (trade["entry_order_ref"], trade["oca_group"]) == ("icbot:2026-11-24:paper:entry", "icbot-2026-11-24-paper")
     # Shorts by the user's delta rule, over exactly the deltas the selection saw at 09:32.
     select = next(e for e in day.events() if e["phase"] == "select" and e["status"] == "ok")
     selected = ny(select["at"])  # never before 09:32:00, never after the deadline; how soon after: `make bench`
