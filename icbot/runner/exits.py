@@ -101,7 +101,11 @@ async def ensure_exits(
     if wrong_size:
         refs_ = ", ".join(s.order_ref for s in wrong_size)
         return False, f"working exits not sized to the filled quantity {quantity}: {refs_}"
-    attempt = max((refs.attempt_of(s.order_ref) for s in exits), default=0) + 1
+    # The next attempt number is past every exit the broker reports AND every one the journal ever intended:
+    # an intent whose send never reached the gateway must not lend its orderRef to a different order.
+    journaled = [str(o["order_ref"]) for o in ctx.store.orders(ctx.trade_date, ctx.mode)]
+    known_refs = [s.order_ref for s in exits] + [r for r in journaled if refs.role_of(r) in refs.EXIT_ROLES]
+    attempt = max((refs.attempt_of(r) for r in known_refs), default=0) + 1
     oca_groups = {s.oca_group for s in working.values() if s.oca_group}
     oca = next(iter(oca_groups)) if oca_groups else refs.oca_group(ctx.trade_date, ctx.mode, attempt)
     plan = plan_exits(ctx, credit, time_exit_at)
