@@ -88,14 +88,19 @@ async def ensure_exits(
 ) -> tuple[bool, str]:
     """Make sure the three exits are working for `quantity`; place whichever are missing.
 
-    Returns (complete, description). If any exit already filled, the position is closed and nothing is placed.
+    Returns (complete, description). If exits already filled the whole quantity, the position is closed and
+    nothing is placed; a part filled is incomplete (the OCA group cancelled the other exits for the rest).
     Existing working exits are kept (they are in the OCA group already); a missing role is placed into the same
     group; if every earlier exit is dead, a fresh group is used so IB does not treat the new ones as cancelled
     siblings. While the halt flag is set (`icbot kill`), nothing is placed and the result is incomplete.
     """
     exits = [s for s in existing if refs.role_of(s.order_ref) in refs.EXIT_ROLES]
-    if any(s.filled > 0 for s in exits):
+    exited = sum(s.filled for s in exits)
+    if exited >= quantity > 0:
         return True, "an exit has already filled; the position is closed"
+    if exited > 0:
+        # ocaType 1: the first partial fill cancelled the other exits, so what is left has no stop.
+        return False, f"exits filled {exited:g} of {quantity}; the rest has no working stop — close it in TWS"
     working = {refs.role_of(s.order_ref): s for s in exits if s.status in WORKING or s.status == "Filled"}
     wrong_size = [s for s in working.values() if s.remaining + s.filled != quantity]
     if wrong_size:

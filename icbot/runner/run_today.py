@@ -474,8 +474,19 @@ def entry_credit(standing: Sequence[Execution], *, filled: float, bag_avg: float
 
 
 async def _after_entry(
-    ctx: RunContext, gw: Gateway, session: SessionTimes, outcome: EntryOutcome, legs: tuple[ComboLeg, ...]
+    ctx: RunContext,
+    gw: Gateway,
+    session: SessionTimes,
+    outcome: EntryOutcome,
+    legs: tuple[ComboLeg, ...],
+    *,
+    existing: list[OrderState] | None = None,
 ) -> int:
+    """What follows the ladder: no trade, or the fill recorded and its exits placed.
+
+    `existing` are today's other icbot orders a resumed run found at the gateway; they are read again before
+    the exits are placed, so exits of an earlier run are completed, never duplicated.
+    """
     state = outcome.state
     ctx.save_trade(ladder_attempts=outcome.attempts, limit_price=state.limit_price)
     ctx.journal(
@@ -532,7 +543,11 @@ async def _after_entry(
             f"exits cover the {quantity} filled, but the entry's cancel was not confirmed (last status "
             f"{state.status}, {state.remaining:g} remaining may still fill) — check TWS"
         )
-    return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=[], unresolved=unresolved)
+    others: list[OrderState] = []
+    if existing:
+        fresh = await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
+        others = [s for s in fresh if s.order_ref != state.order_ref]
+    return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=others, unresolved=unresolved)
 
 
 def _usable_credit(ctx: RunContext, quantity: int, fills: dict[str, Any]) -> float:
@@ -587,14 +602,19 @@ async def _exits_phase(
     if unresolved:
         raise _critical(ctx, "fill", unresolved)
     ctx.save_trade(exits_ok=True)
-    trade = ctx.trade() or {}
     ctx.journal("done", "ok", "trade open, exits working at the broker")
     ctx.notifier.info(
         f"icbot {ctx.trade_date}: iron condor filled",
-        f"{trade.get('long_put'):g}/{trade.get('short_put'):g}P "
-        f"{trade.get('short_call'):g}/{trade.get('long_call'):g}C x{quantity}, credit {credit:.2f}; {what}",
+        f"{_strikes(legs)} x{quantity}, credit {credit:.2f}; {what}",
     )
     return EXIT_OK
+
+
+def _strikes(legs: tuple[ComboLeg, ...]) -> str:
+    """`5905/5925P 6060/6080C` from the order's own legs (the journal's strike columns may be empty on a rerun)."""
+    puts = "/".join(f"{k:g}" for k in sorted(leg.strike for leg in legs if leg.right == "P"))
+    calls = "/".join(f"{k:g}" for k in sorted(leg.strike for leg in legs if leg.right == "C"))
+    return f"{puts}P {calls}C" if puts and calls else "condor (legs unknown)"
 
 
 async def _resume(
@@ -625,7 +645,9 @@ async def _resume(
         outcome = await work_entry(
             ctx, gw, entry, ladder=ladder, rung=rung, started_at=ctx.now(), deadline=session.deadline_at
         )
-        return await _after_entry(ctx, gw, session, outcome, legs)
+        # The exits already at the gateway (an earlier run's, for an earlier part of the fill) go along: a
+        # repair adds to them, it never places a second, independent set.
+        return await _after_entry(ctx, gw, session, outcome, legs, existing=[s for s in existing if s != entry])
     if entry.filled <= 0:
         trade = ctx.trade() or {}
         if trade.get("status") == "no_trade":

@@ -347,3 +347,53 @@ def test_an_informational_error_on_the_new_entry_is_not_taken_for_a_rejection(ha
         assert sorted(o.req.order_type for o in h.exits()) == ["LMT", "MKT", "STP"]
     else:
         assert entry.status == "Cancelled"
+
+
+# -- a rerun that works a partly filled entry completes the exits, never a second set --------------------------
+def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_none(harness):
+    # An earlier run: a 2-lot entry filled 1, its exits went out for that 1, then the run died with the entry
+    # still working. The rerun works the entry to the deadline; the earlier exits must stay the only ones.
+    h = harness(start="2026-11-24T09:32:30", sim_config={"fill": NO_FILLS}, size__contracts=2, size__max_contracts=2)
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+
+    def fill_one_of_the_entry(server: Any) -> float:
+        now = server.clock.now()
+        [order] = [o for o in server.engine.working_orders() if o.req.order_ref == ref]
+        quote = server.engine.quote(order, now)
+        server.engine._fill(order, 1, quote.ask, now, quote)  # one lot trades at the natural price
+        server.deliver()
+        return -round(quote.ask, 2)
+
+    async def go() -> int:
+        gw = await connect(h)
+        try:
+            legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
+            order = ComboOrder(legs, "BUY", 2, "LMT", ref, limit_price=-30.0)  # far from any natural fill
+            h.ctx.save_trade(status="pending")
+            record_intent(h.ctx, order, refs.ENTRY)
+            state = await gw.place(order)
+            h.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=h.ctx.now())
+            credit = h.sim.sim.call(fill_one_of_the_entry)
+            h.ctx.save_trade(status="open", quantity=1, credit=credit)
+            ok, what = await ensure_exits(
+                h.ctx, gw, legs=legs, quantity=1, credit=credit, time_exit_at=h.session.time_exit_at, existing=[]
+            )
+            assert ok, what
+            existing = await gw.find_by_ref(refs.day_prefix(h.ctx.trade_date, h.ctx.mode))
+            [entry] = [s for s in existing if s.order_ref == ref]
+            assert entry.filled == 1 and not entry.is_done
+            try:
+                return await _resume(h.ctx, gw, h.session, entry, existing)
+            except DayResult as result:
+                return result.code
+        finally:
+            await gw.close()
+
+    code = asyncio.run(go())
+    (entry,) = h.entries()
+    assert entry.status == "Cancelled" and entry.filled == 1
+    exits = h.exits()
+    assert len(exits) == 3, [o.req.order_ref for o in exits]  # not six: no second, independent OCA group
+    assert {o.req.oca_group for o in exits} == {refs.oca_group(h.ctx.trade_date, h.ctx.mode)}
+    assert all(o.req.total_qty == 1 for o in exits)
+    assert code == 0, h.lines
