@@ -178,7 +178,8 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             "reconcile", "warn", f"the entry filled {entry.filled:g}, the journal had {trade.get('quantity')}"
         )
         trade = day_ctx.save_trade(quantity=int(entry.filled))
-    if trade.get("credit") is None:
+    exit_credit = trade.get("credit")  # what a repair prices the exits from
+    if exit_credit is None:
         entry_fills = ctx.store.fills(trade_date, ctx.mode, role=refs.ENTRY)
         legs_credit = complete_credit(
             ((int(f["con_id"] or 0), _leg_fill(f)) for f in entry_fills), filled=float(trade.get("quantity") or 0)
@@ -186,14 +187,16 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         if legs_credit is not None:
             flow = net_flow(_leg_fill(f) for f in entry_fills)
             trade = day_ctx.save_trade(credit=legs_credit, entry_commission=flow.commissions)
+            exit_credit = legs_credit
             day_ctx.journal("fill", "ok", f"credit {legs_credit:.2f} recovered from the legs' executions")
         elif entry is not None and entry.avg_fill_price is not None and entry.avg_fill_price < 0:
-            # Not every leg's execution is in: the combo's own fill price, never a credit from half the legs.
-            trade = day_ctx.save_trade(credit=round(-entry.avg_fill_price, 6))
+            # Not every leg's execution is in: exits may be priced from the combo's own fill price, but it is not
+            # stored as the credit — the legs' figure replaces nothing once they are all in.
+            exit_credit = round(-entry.avg_fill_price, 6)
             day_ctx.journal(
                 "fill",
                 "warn",
-                f"credit {-entry.avg_fill_price:.2f} from the combo's fill price (leg executions incomplete)",
+                f"credit {exit_credit:.2f} from the combo's fill price for pricing exits (leg executions incomplete)",
             )
     if not trade.get("time_exit_at"):
         session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
@@ -255,7 +258,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
         code = EXIT_CRITICAL
     else:
-        if not legs or trade.get("credit") is None:
+        if not legs or exit_credit is None:
             ok, what = False, "the legs or the credit of the entry are unknown, so they cannot be re-placed"
         else:
             time_exit_at = datetime.fromisoformat(trade["time_exit_at"]) if trade.get("time_exit_at") else ctx.now()
@@ -265,7 +268,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
                     gw,
                     legs=legs,
                     quantity=int(quantity),
-                    credit=float(trade["credit"]),
+                    credit=float(exit_credit),
                     time_exit_at=time_exit_at,
                     existing=list(states.values()),
                 )
