@@ -28,7 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2  # two workers: most tests wait on the simulator's virtual clock, not the CPU
 
 test: lint typecheck pytest
 
