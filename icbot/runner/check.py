@@ -148,9 +148,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
                 f"the entry #{entry.order_id} ({entry.filled:g}/{entry.quantity:g} filled) is still working after "
                 f"{by} and no run-today is working it: cancel it in TWS; a fill gets exits only at the next check"
             )
-            day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
-            day_ctx.save_trade(last_problem=msg)
-            ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
+            _action_needed(day_ctx, ctx, "reconcile", msg)
             code = EXIT_CRITICAL
     earlier_day = trade_date < ctx.now().astimezone(NEW_YORK).date()
     if trade.get("status") == "pending":
@@ -219,9 +217,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
                 f"the position is gone (no icbot exit filled) but {len(live_exits)} exit order(s) are still working "
                 f"at the gateway: {names}; cancel them in TWS now, or they will open a new position"
             )
-            day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
-            day_ctx.save_trade(last_problem=msg)
-            ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
+            _action_needed(day_ctx, ctx, "reconcile", msg)
             return EXIT_CRITICAL
         if earlier_day:  # the exit may well have been icbot's; IB just no longer reports that day's executions
             msg = (
@@ -253,9 +249,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             f"the remaining {open_qty:g} have {have} working for them and no {lacking}: "
             f"place those for {open_qty:g} in TWS or close the rest"
         )
-        day_ctx.journal("exits", "fail", f"CRITICAL: {msg}")
-        day_ctx.save_trade(last_problem=msg)
-        ctx.notifier.failure(f"icbot {trade_date}: ACTION NEEDED", msg)
+        _action_needed(day_ctx, ctx, "exits", msg)
         code = EXIT_CRITICAL
     else:
         if not legs or exit_credit is None:
@@ -587,3 +581,10 @@ def _for_date(ctx: RunContext, trade_date: date) -> RunContext:
 
 def _leg_fill(row: dict[str, Any]) -> LegFill:
     return LegFill(row["side"], float(row["quantity"]), float(row["price"]), row.get("commission"))
+
+
+def _action_needed(day_ctx: RunContext, ctx: RunContext, phase: str, msg: str) -> None:
+    """A critical finding: journaled, kept on the trade as its last problem, and sent as an urgent alert."""
+    day_ctx.journal(phase, "fail", f"CRITICAL: {msg}")
+    day_ctx.save_trade(last_problem=msg)
+    ctx.notifier.failure(f"icbot {day_ctx.trade_date}: ACTION NEEDED", msg)

@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ComboLeg, ComboOrder
@@ -57,3 +60,21 @@ async def condor_legs(gw: Gateway, day: date, *, distance: float = 60.0, wing: f
 
 def entry(legs: tuple[ComboLeg, ...], limit: float, role: str = "entry", qty: int = 1) -> ComboOrder:
     return ComboOrder(legs, "BUY", qty, "LMT", PREFIX + role, limit_price=limit)
+
+
+def write_sim_config(folder: Path, sim: SimGateway, *, mode: str = "paper", **overrides: Any) -> Path:
+    """A config.yaml in `folder` pointing at `sim` (client id 31) and a journal beside it.
+
+    `overrides` are `section__key=value`, e.g. `size__contracts=2`.
+    """
+    cfg: dict[str, Any] = {
+        "mode": mode,
+        "gateway": {"host": sim.host, "port": sim.port, "client_id": 31},
+        "storage": {"db": str(folder / "icbot.db")},
+    }
+    for key, value in overrides.items():
+        section, _, name = key.partition("__")
+        cfg.setdefault(section, {})[name] = value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from ib_async import IB, Bag, ComboLeg, LimitOrder, MarketOrder, Option
 
 from icbot.broker.types import ComboLeg as ComboLegSpec
@@ -32,7 +31,7 @@ from icbot.runner.context import RunContext
 from icbot.runner.records import record_intent
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
-from tests.broker.helpers import condor_legs, connect, entry
+from tests.broker.helpers import condor_legs, connect, entry, write_sim_config
 
 pytestmark = pytest.mark.e2e
 
@@ -93,16 +92,7 @@ def desk(sim_gateway_factory: Callable[..., SimGateway], tmp_path: Path) -> Iter
 
     def make(start: str = "2026-11-24T09:31:00", **overrides: Any) -> Desk:
         sim = sim_gateway_factory(start=start, speed=30)
-        cfg: dict[str, Any] = {
-            "mode": "paper",
-            "gateway": {"host": sim.host, "port": sim.port, "client_id": 31},
-            "storage": {"db": str(tmp_path / "icbot.db")},
-        }
-        for key, value in overrides.items():
-            section, _, name = key.partition("__")
-            cfg.setdefault(section, {})[name] = value
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        path = write_sim_config(tmp_path, sim, **overrides)
         store = Store.open(tmp_path / "icbot.db")
         stores.append(store)
         return Desk(sim, store, path)
@@ -129,17 +119,22 @@ async def _wait_filled(trade: Any) -> None:
     raise AssertionError(f"hand order not filled: {trade.orderStatus.status}")
 
 
+def bag_of(legs: list[dict[str, Any]]) -> Bag:
+    """The day's condor as a BAG, from the legs the journal recorded with the entry's intent."""
+    return Bag(
+        symbol="SPX",
+        exchange="SMART",
+        currency="USD",
+        comboLegs=[ComboLeg(conId=leg["con_id"], ratio=1, action=leg["action"], exchange="SMART") for leg in legs],
+    )
+
+
 def sell_condor_by_hand(desk: Desk, quantity: int = 1) -> None:
     """Close the day's condor in "TWS": SELL the same BAG at market."""
     legs = desk.store.order(refs.order_ref(desk.day, "paper", refs.ENTRY))["legs"]
 
     async def go(ib: IB) -> None:
-        bag = Bag(
-            symbol="SPX",
-            exchange="SMART",
-            currency="USD",
-            comboLegs=[ComboLeg(conId=leg["con_id"], ratio=1, action=leg["action"], exchange="SMART") for leg in legs],
-        )
+        bag = bag_of(legs)
         await _wait_filled(ib.placeOrder(bag, MarketOrder("SELL", quantity)))
 
     asyncio.run(_by_hand(desk.sim, go))
@@ -329,12 +324,7 @@ def test_an_icbot_order_the_journal_does_not_know_is_critical_and_the_rest_is_st
     foreign = refs.order_ref(d.day, "paper", refs.CLOSE)
 
     async def place(ib: IB) -> None:
-        bag = Bag(
-            symbol="SPX",
-            exchange="SMART",
-            currency="USD",
-            comboLegs=[ComboLeg(conId=leg["con_id"], ratio=1, action=leg["action"], exchange="SMART") for leg in legs],
-        )
+        bag = bag_of(legs)
         t = ib.placeOrder(bag, LimitOrder("SELL", 1, 1.0, orderRef=foreign))  # rests: a credit nobody pays
         for _ in range(200):
             if t.orderStatus.status in ("PreSubmitted", "Submitted"):

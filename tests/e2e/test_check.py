@@ -54,7 +54,9 @@ def signed_sum(execs) -> float:
 
 
 def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions(make_day):
-    day = make_day()  # seed 7: the index drifts down toward the short put; no target, no 3x stop by 11:30
+    # Seed 7 drifts down toward the short put: no 3x stop by 11:30. The target is set out of reach (90 % of the
+    # credit kept) so that a credit shifted by a loaded machine's later fill cannot make it close first.
+    day = make_day(exits__profit_target_pct=90)
     open_trade(day)
     codes = monitor(day)
     assert set(codes) == {0}
@@ -77,7 +79,8 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions(make_day)
 
 
 def test_stop_exit_is_reported_with_its_reason(make_day):
-    day = make_day(exits__stop_multiple=1.3)  # seed 7's drift reaches 1.3x the credit before 11:30
+    # Seed 7's drift reaches 1.3x the credit before 11:30; the target is out of reach (see above).
+    day = make_day(exits__stop_multiple=1.3, exits__profit_target_pct=90)
     open_trade(day)
     monitor(day)
     trade = day.trade()
@@ -149,7 +152,7 @@ def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
 
 def test_short_strike_touched_between_checks_alerts_once(make_day):
     # Seed 7 dips through the short put at about 11:40; a later time exit keeps the trade open through it.
-    day = make_day(exits__time_exit="13:00")
+    day = make_day(exits__time_exit="13:00", exits__profit_target_pct=90)
     open_trade(day)
     monitor(day, until="13:30")
     touches = [a for a in day.alerts_received() if "touched" in a["title"]]

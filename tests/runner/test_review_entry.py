@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ComboOrder, Execution
@@ -33,7 +32,7 @@ from icbot.sim import handlers
 from icbot.sim.fills import FillParams
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
-from tests.broker.helpers import condor_legs
+from tests.broker.helpers import condor_legs, write_sim_config
 
 pytestmark = pytest.mark.e2e
 
@@ -86,17 +85,7 @@ def harness(tmp_path: Path, sim_gateway_factory: Callable[..., SimGateway]) -> I
         **config: Any,
     ) -> Harness:
         sim = sim_gateway_factory(start=start, speed=speed, faults=faults or [], **(sim_config or {}))
-        cfg: dict[str, Any] = {
-            "mode": mode,
-            "gateway": {"host": sim.host, "port": sim.port, "client_id": 31},
-            "storage": {"db": str(tmp_path / "icbot.db")},
-        }
-        for key, value in config.items():
-            section, _, name = key.partition("__")
-            cfg.setdefault(section, {})[name] = value
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-        loaded = load_config(path, {})
+        loaded = load_config(write_sim_config(tmp_path, sim, mode=mode, **config), {})
         store = Store.open(loaded.db_path)
         stores.append(store)
         today = sim.clock.now_ny().date()
@@ -118,6 +107,14 @@ async def connect(h: Harness) -> Gateway:
     return await Gateway.connect(
         h.ctx.config.gateway, clock=h.ctx.clock, deadline=h.ctx.now() + timedelta(seconds=30), mode=h.ctx.mode
     )
+
+
+async def resume(h: Harness, gw: Gateway, entry: Any, existing: list[Any]) -> int:
+    """A rerun's `_resume`, with its exit code whether it returns or ends the day."""
+    try:
+        return await _resume(h.ctx, gw, h.session, entry, existing)
+    except DayResult as result:
+        return result.code
 
 
 # -- the entry ladder loses its connection ------------------------------------------------------------------
@@ -292,10 +289,7 @@ def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(har
             state = await gw.place(order)
             h.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=h.ctx.now())
             reported = replace(state, status="PendingCancel")  # what the gateway said when the rerun asked
-            try:
-                return await _resume(h.ctx, gw, h.session, reported, [reported])
-            except DayResult as result:
-                return result.code
+            return await resume(h, gw, reported, [reported])
         finally:
             await gw.close()
 
@@ -382,10 +376,7 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
             existing = await gw.find_by_ref(refs.day_prefix(h.ctx.trade_date, h.ctx.mode))
             [entry] = [s for s in existing if s.order_ref == ref]
             assert entry.filled == 1 and not entry.is_done
-            try:
-                return await _resume(h.ctx, gw, h.session, entry, existing)
-            except DayResult as result:
-                return result.code
+            return await resume(h, gw, entry, existing)
         finally:
             await gw.close()
 
