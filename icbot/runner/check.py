@@ -167,6 +167,8 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
                 day_ctx.journal("reconcile", "warn", msg)
                 day_ctx.save_trade(status="failed", last_problem=msg)
                 ctx.notifier.warning(f"icbot {trade_date}: outcome unknown", msg)
+            elif entry is None:
+                code = max(code, _entry_unknown_today(day_ctx, ctx))
             return code
         trade = day_ctx.save_trade(status="open", quantity=int(entry.filled), exits_ok=False)
         day_ctx.journal("reconcile", "warn", f"the entry filled {entry.filled:g} but the journal had not recorded it")
@@ -588,3 +590,29 @@ def _action_needed(day_ctx: RunContext, ctx: RunContext, phase: str, msg: str) -
     day_ctx.journal(phase, "fail", f"CRITICAL: {msg}")
     day_ctx.save_trade(last_problem=msg)
     ctx.notifier.failure(f"icbot {day_ctx.trade_date}: ACTION NEEDED", msg)
+
+
+def _entry_unknown_today(day_ctx: RunContext, ctx: RunContext) -> int:
+    """Today's pending trade whose entry the gateway reports neither open nor completed.
+
+    Acknowledged once (the journal has its orderId): the broker and the journal disagree — critical, as run-today
+    says too. Never acknowledged: the send did not reach the gateway; after the deadline nothing can come of it.
+    """
+    journaled = ctx.store.order(refs.order_ref(day_ctx.trade_date, ctx.mode, refs.ENTRY)) or {}
+    if journaled.get("order_id") is not None:
+        msg = (
+            f"the journal has the entry acknowledged as order #{journaled['order_id']}, but the gateway reports no "
+            "such order (open or completed): check TWS for a position or a working order"
+        )
+        day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
+        day_ctx.save_trade(last_problem=msg)
+        ctx.notifier.failure(f"icbot {day_ctx.trade_date}: broker and journal disagree", msg)
+        return EXIT_CRITICAL
+    session = session_times(shared_calendar(), day_ctx.trade_date, ctx.config.entry, ctx.config.exits)
+    if session is not None and ctx.now() < session.deadline_at:
+        day_ctx.journal("reconcile", "info", "the entry intent has not reached the gateway yet; run-today owns it")
+        return EXIT_OK
+    why = "the entry's intent was journaled but never reached the gateway"
+    day_ctx.journal("reconcile", "info", f"no trade: {why}")
+    day_ctx.save_trade(status="no_trade", no_trade_reason=why)
+    return EXIT_OK

@@ -363,3 +363,35 @@ def test_yesterdays_trade_is_settled_honestly_once_ib_no_longer_reports_its_exec
     assert trade["status"] == "failed" and "statement" in trade["last_problem"]
     assert check.trades_to_check(d.store, "paper") == []
     assert any("statement" in a["body"] for a in d.alerts("warning"))
+
+
+# -- today's entry, journaled as sent, unknown to the gateway ----------------------------------------------------
+FAR_LEGS = (
+    ComboLegSpec(1, "BUY", "P", 6500.0, ""),
+    ComboLegSpec(2, "SELL", "P", 6520.0, ""),
+    ComboLegSpec(3, "SELL", "C", 6800.0, ""),
+    ComboLegSpec(4, "BUY", "C", 6820.0, ""),
+)
+
+
+def journal_entry_intent(d: Desk, *, acknowledged: bool) -> None:
+    ctx = d.ctx("run-today")
+    ctx.save_trade(status="pending")
+    ref = refs.order_ref(d.day, "paper", refs.ENTRY)
+    record_intent(ctx, ComboOrder(FAR_LEGS, "BUY", 1, "LMT", ref, limit_price=-2.0), refs.ENTRY)
+    if acknowledged:
+        d.store.record_placed(ref, order_id=5, perm_id=None, at=d.sim.clock.now())
+
+
+@pytest.mark.parametrize(
+    ("acknowledged", "code", "status"),
+    [(True, EXIT_CRITICAL, "pending"), (False, EXIT_OK, "no_trade")],
+)
+def test_todays_entry_the_gateway_does_not_know(desk, acknowledged, code, status):
+    # After the deadline. Acknowledged once, then unknown: broker and journal disagree (as run-today says too).
+    # Never acknowledged: the send did not reach the gateway, and nothing can come of it any more.
+    d = desk(start="2026-11-24T09:40:00")
+    journal_entry_intent(d, acknowledged=acknowledged)
+    assert d.check() == code
+    assert d.trade()["status"] == status
+    assert bool(d.alerts("failure")) is acknowledged
