@@ -98,6 +98,22 @@ def complete_credit(fills: Iterable[tuple[int, LegFill]], *, filled: float) -> f
     return credit if credit > 0 else None
 
 
+def exit_credit(
+    fills: Iterable[tuple[int, LegFill]], *, filled: float, bag_avg: float | None
+) -> tuple[float | None, str]:
+    """The credit to price exits from, and its source: "legs", "bag" or "none" (then the credit is None).
+
+    The legs' net (SPEC §1) when `complete_credit` has it; else the BAG's own average fill price (a real fill,
+    not a quote; negative for a credit); else no credit at all, never 0.
+    """
+    credit = complete_credit(fills, filled=filled)
+    if credit is not None:
+        return credit, "legs"
+    if bag_avg is not None and bag_avg < 0:
+        return round(-bag_avg, 6), "bag"
+    return None, "none"
+
+
 def trade_pnl(*, credit: float, debit: float, quantity: float, multiplier: int, commissions: float) -> float:
     """Net dollars of a closed (or expired) condor: (credit − debit) × 100 × contracts − all commissions."""
     return round((credit - debit) * multiplier * quantity - commissions, 6)

@@ -10,7 +10,7 @@ experiment trades from historical bars with the same exit rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,21 +18,19 @@ from icbot.broker.gateway import Gateway
 from icbot.broker.types import Position
 from icbot.clock import NEW_YORK
 from icbot.config import GatewayConfig
-from icbot.core.accounting import LegFill, complete_credit, net_flow, trade_pnl
+from icbot.core.accounting import exit_credit, net_flow, trade_pnl
 from icbot.core.exits import exit_prices
-from icbot.core.schedule import session_times, shared_calendar
+from icbot.core.schedule import SessionTimes, session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_OK, IcbotError, StoreError
 from icbot.runner import refs
 from icbot.runner.context import RunContext
 from icbot.runner.exits import WORKING, ensure_exits
+from icbot.runner.positions import intended_positions, position_problems
 from icbot.runner.records import entry_legs, record_executions, record_status
+from icbot.runner.settle import MULTIPLIER, closed_quantity, exit_reason, leg_fill, settle_trade
 from icbot.store.repo import Store
 
-REASON_BY_ROLE = {refs.TAKE_PROFIT: "take_profit", refs.STOP: "stop", refs.TIME_EXIT: "time_exit", refs.CLOSE: "manual"}
-MULTIPLIER = 100
-LEGS_PER_COMBO = 4
 POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
-COMMISSION_GRACE = timedelta(minutes=15)  # how long a filled exit waits for IB's late commission reports
 
 
 def trades_to_check(store: Store, mode: str) -> list[dict[str, Any]]:
@@ -90,7 +88,7 @@ async def run_check(ctx: RunContext, trades: list[dict[str, Any]]) -> int:
             try:
                 await _resolve_experiment(ctx, gw, trade)
             except IcbotError as exc:  # no risk: an experiment is resolved on a later run
-                _for_date(ctx, _trade_date(trade)).journal("reconcile", "warn", f"experiment not resolved: {exc}")
+                ctx.for_date(_trade_date(trade)).journal("reconcile", "warn", f"experiment not resolved: {exc}")
         if live:
             try:
                 code = max(code, await _check_positions(ctx, gw, live))
@@ -103,7 +101,7 @@ async def run_check(ctx: RunContext, trades: list[dict[str, Any]]) -> int:
 
 def _broke_off(ctx: RunContext, trade_date: date, exc: IcbotError) -> int:
     """A live trade could not be reconciled to the end: critical (SPEC §3: risk open, state unknown), alerted."""
-    day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
+    day_ctx = ctx.for_date(trade_date)
     day_ctx.journal("reconcile", "fail", f"CRITICAL: reconciliation broke off: {exc}")
     ctx.notifier.failure(f"icbot {trade_date}: cannot check the open trade", str(exc))
     return EXIT_CRITICAL
@@ -116,7 +114,8 @@ def _trade_date(trade: dict[str, Any]) -> date:
 
 async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], positions: list[Position]) -> int:
     trade_date = _trade_date(trade)
-    day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
+    day_ctx = ctx.for_date(trade_date)
+    session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
     states = {s.order_ref: s for s in await gw.find_by_ref(refs.day_prefix(trade_date, ctx.mode))}
     code = EXIT_OK
     strangers = []
@@ -131,25 +130,22 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             f"order(s) at the gateway carry icbot's name but are not in this journal: {names} "
             "(another icbot on this account, or an older copy of the journal?)"
         )
-        day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
-        ctx.notifier.failure(f"icbot {trade_date}: broker and journal disagree", msg)
+        _action_needed(day_ctx, ctx, "reconcile", msg, title="broker and journal disagree")
         code = EXIT_CRITICAL
     execs = await gw.executions(trade_date)
     record_executions(day_ctx, trade_date, execs)
     entry = states.get(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
     legs = entry_legs(day_ctx, trade_date, entry)
-    if entry is not None and entry.is_working:
-        # check holds the day's lock, so no run-today is working this order: past the deadline it is an entry
-        # attempt nobody manages (SPEC: none after 09:33), and it may fill at any moment without exits.
-        session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
-        if session is None or ctx.now() >= session.deadline_at:
-            by = f"the {session.deadline_at:%H:%M} ET deadline" if session is not None else "its day"
-            msg = (
-                f"the entry #{entry.order_id} ({entry.filled:g}/{entry.quantity:g} filled) is still working after "
-                f"{by} and no run-today is working it: cancel it in TWS; a fill gets exits only at the next check"
-            )
-            _action_needed(day_ctx, ctx, "reconcile", msg)
-            code = EXIT_CRITICAL
+    # check holds the day's lock, so no run-today is working this order: past the deadline it is an entry
+    # attempt nobody manages (SPEC: none after 09:33), and it may fill at any moment without exits.
+    if entry is not None and entry.is_working and (session is None or ctx.now() >= session.deadline_at):
+        by = f"the {session.deadline_at:%H:%M} ET deadline" if session is not None else "its day"
+        msg = (
+            f"the entry #{entry.order_id} ({entry.filled:g}/{entry.quantity:g} filled) is still working after "
+            f"{by} and no run-today is working it: cancel it in TWS; a fill gets exits only at the next check"
+        )
+        _action_needed(day_ctx, ctx, "reconcile", msg)
+        code = EXIT_CRITICAL
     earlier_day = trade_date < ctx.now().astimezone(NEW_YORK).date()
     if trade.get("status") == "pending":
         if entry is None or entry.filled <= 0:
@@ -168,7 +164,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
                 day_ctx.save_trade(status="failed", last_problem=msg)
                 ctx.notifier.warning(f"icbot {trade_date}: outcome unknown", msg)
             elif entry is None:
-                code = max(code, _entry_unknown_today(day_ctx, ctx))
+                code = max(code, _entry_unknown_today(day_ctx, ctx, session))
             return code
         trade = day_ctx.save_trade(status="open", quantity=int(entry.filled), exits_ok=False)
         day_ctx.journal("reconcile", "warn", f"the entry filled {entry.filled:g} but the journal had not recorded it")
@@ -178,30 +174,27 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             "reconcile", "warn", f"the entry filled {entry.filled:g}, the journal had {trade.get('quantity')}"
         )
         trade = day_ctx.save_trade(quantity=int(entry.filled))
-    exit_credit = trade.get("credit")  # what a repair prices the exits from
-    if exit_credit is None:
+    credit_for_exits = trade.get("credit")  # what a repair prices the exits from
+    if credit_for_exits is None:
         entry_fills = ctx.store.fills(trade_date, ctx.mode, role=refs.ENTRY)
-        legs_credit = complete_credit(
-            ((int(f["con_id"] or 0), _leg_fill(f)) for f in entry_fills), filled=float(trade.get("quantity") or 0)
+        credit_for_exits, source = exit_credit(
+            ((int(f["con_id"] or 0), leg_fill(f)) for f in entry_fills),
+            filled=float(trade.get("quantity") or 0),
+            bag_avg=entry.avg_fill_price if entry is not None else None,
         )
-        if legs_credit is not None:
-            flow = net_flow(_leg_fill(f) for f in entry_fills)
-            trade = day_ctx.save_trade(credit=legs_credit, entry_commission=flow.commissions)
-            exit_credit = legs_credit
-            day_ctx.journal("fill", "ok", f"credit {legs_credit:.2f} recovered from the legs' executions")
-        elif entry is not None and entry.avg_fill_price is not None and entry.avg_fill_price < 0:
-            # Not every leg's execution is in: exits may be priced from the combo's own fill price, but it is not
-            # stored as the credit — the legs' figure replaces nothing once they are all in.
-            exit_credit = round(-entry.avg_fill_price, 6)
+        if source == "legs":  # only the legs' figure is the trade's credit (SPEC §1)
+            flow = net_flow(leg_fill(f) for f in entry_fills)
+            trade = day_ctx.save_trade(credit=credit_for_exits, entry_commission=flow.commissions)
+            day_ctx.journal("fill", "ok", f"credit {credit_for_exits:.2f} recovered from the legs' executions")
+        elif source == "bag":  # prices a repair, but is not stored: the legs' figure is recorded once all are in
             day_ctx.journal(
                 "fill",
                 "warn",
-                f"credit {exit_credit:.2f} from the combo's fill price for pricing exits (leg executions incomplete)",
+                f"credit {credit_for_exits:.2f} from the combo's fill price for pricing exits "
+                "(leg executions incomplete)",
             )
-    if not trade.get("time_exit_at"):
-        session = session_times(shared_calendar(), trade_date, ctx.config.entry, ctx.config.exits)
-        if session is not None:
-            trade = day_ctx.save_trade(time_exit_at=session.time_exit_at.isoformat())
+    if not trade.get("time_exit_at") and session is not None:
+        trade = day_ctx.save_trade(time_exit_at=session.time_exit_at.isoformat())
     quantity = float(trade.get("quantity") or 0)
     closed_qty, exit_fills = closed_quantity(ctx, trade_date)
     if quantity and closed_qty >= quantity - 1e-9:
@@ -247,14 +240,14 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
         have = ", ".join(r for r in refs.EXIT_ROLES if r in covering) or "no exit"
         lacking = ", ".join(r for r in refs.EXIT_ROLES if r not in covering)
         msg = (
-            f"{closed_qty:g} of {quantity:g} condors closed by {_exit_reason(exit_fills)[1]}; "
+            f"{closed_qty:g} of {quantity:g} condors closed by {exit_reason(exit_fills)[1]}; "
             f"the remaining {open_qty:g} have {have} working for them and no {lacking}: "
             f"place those for {open_qty:g} in TWS or close the rest"
         )
         _action_needed(day_ctx, ctx, "exits", msg)
         code = EXIT_CRITICAL
     else:
-        if not legs or exit_credit is None:
+        if not legs or credit_for_exits is None:
             ok, what = False, "the legs or the credit of the entry are unknown, so they cannot be re-placed"
         else:
             time_exit_at = datetime.fromisoformat(trade["time_exit_at"]) if trade.get("time_exit_at") else ctx.now()
@@ -264,7 +257,7 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
                     gw,
                     legs=legs,
                     quantity=int(quantity),
-                    credit=float(exit_credit),
+                    credit=float(credit_for_exits),
                     time_exit_at=time_exit_at,
                     existing=list(states.values()),
                 )
@@ -279,97 +272,6 @@ async def _check_trade(ctx: RunContext, gw: Gateway, trade: dict[str, Any], posi
             code = EXIT_CRITICAL
     await _check_touch(day_ctx, gw, trade)
     return code
-
-
-def _exit_reason(exit_fills: list[dict[str, Any]]) -> tuple[str, str]:
-    """(reason, breakdown): the reason that closed the most contracts (the earliest on a tie) — the journal
-    holds one of take_profit/stop/time_exit/manual — and every role with its quantity, e.g. `take_profit 1,
-    manual 1`."""
-    closed: dict[str, float] = {}
-    first: dict[str, str] = {}
-    for f in exit_fills:
-        reason = REASON_BY_ROLE.get(f["role"], "manual")
-        closed[reason] = closed.get(reason, 0.0) + float(f["quantity"]) / LEGS_PER_COMBO
-        first[reason] = min(first.get(reason, str(f["at"])), str(f["at"]))
-    main = min(closed, key=lambda r: (-closed[r], first[r]))
-    if len(closed) == 1:
-        return main, main
-    return main, ", ".join(f"{r} {q:g}" for r, q in sorted(closed.items(), key=lambda rq: first[rq[0]]))
-
-
-def settle_trade(ctx: RunContext, trade: dict[str, Any], exit_fills: list[dict[str, Any]]) -> bool:
-    """Close a trade whose exits have filled: reason, debit, commissions and P/L from the legs' executions.
-
-    IB sends each execution's commission in a separate report; one that has not arrived yet would make the P/L
-    final without it, and a closed trade is never looked at again. So while today's reports may still come
-    (COMMISSION_GRACE after the last exit fill) the trade waits for the next check and False is returned. After
-    that the trade is closed with what is known and the gap is journaled as a warning.
-    """
-    entry_fills = ctx.store.fills(ctx.trade_date, ctx.mode, role=refs.ENTRY)
-    unknown = [f["exec_id"] for f in (*entry_fills, *exit_fills) if f.get("commission") is None]
-    exited_at = max(str(f["at"]) for f in exit_fills)
-    today = ctx.now().astimezone(NEW_YORK).date() == ctx.trade_date
-    if unknown and today and ctx.now() - datetime.fromisoformat(exited_at) < COMMISSION_GRACE:
-        ctx.journal(
-            "reconcile",
-            "info",
-            f"exits filled; waiting for IB's commission on {len(unknown)} execution(s) before the P/L is final",
-        )
-        return False
-    reason, breakdown = _exit_reason(exit_fills)
-    flow = net_flow([_leg_fill(f) for f in exit_fills])
-    debit = -flow.per_combo
-    entry_comm = sum(float(f.get("commission") or 0) for f in entry_fills)
-    quantity = float(trade.get("quantity") or flow.combos)
-    credit = trade.get("credit")
-    pnl = None
-    if credit is not None:
-        pnl = trade_pnl(
-            credit=float(credit),
-            debit=debit,
-            quantity=quantity,
-            multiplier=MULTIPLIER,
-            commissions=entry_comm + flow.commissions,
-        )
-    minutes = None
-    if trade.get("entry_filled_at"):
-        minutes = round(
-            (datetime.fromisoformat(exited_at) - datetime.fromisoformat(trade["entry_filled_at"])).total_seconds() / 60,
-            1,
-        )
-    ctx.save_trade(
-        status="closed",
-        exit_reason=reason,
-        exit_debit=debit,
-        exit_commission=flow.commissions,
-        entry_commission=entry_comm,
-        exited_at=exited_at,
-        pnl=pnl,
-        minutes_in_trade=minutes,
-    )
-    shown = f"${pnl:,.2f}" if pnl is not None else "unknown"
-    ctx.journal(
-        "closed",
-        "ok",
-        f"closed by {breakdown}: debit {debit:.2f}, P/L {shown} after ${entry_comm + flow.commissions:.2f} commissions",
-        reason=reason,
-        debit=debit,
-        pnl=pnl,
-    )
-    if credit is None:
-        ctx.journal("closed", "warn", "P/L unknown: the entry's leg executions (its credit) are not in the journal")
-    if unknown:
-        ctx.journal(
-            "closed",
-            "warn",
-            f"IB never reported the commission of {len(unknown)} execution(s) ({', '.join(unknown)}); "
-            "the P/L leaves them out",
-        )
-    credit_text = f"{float(credit):.2f}" if credit is not None else "unknown"
-    ctx.notifier.info(
-        f"icbot {ctx.trade_date}: closed by {reason}", f"credit {credit_text}, debit {debit:.2f}, P/L {shown}"
-    )
-    return True
 
 
 def touched_sides(low: float, high: float, short_put: float | None, short_call: float | None) -> list[str]:
@@ -420,65 +322,6 @@ async def _check_touch(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> N
         ctx.notifier.warning(f"icbot {ctx.trade_date}: short {side} touched", msg)
 
 
-@dataclass(frozen=True, slots=True)
-class Intended:
-    """What icbot means to hold in one option: ± the trade's quantity not yet closed by an icbot exit."""
-
-    trade_date: date
-    quantity: float
-    label: str
-
-
-def closed_quantity(ctx: RunContext, trade_date: date) -> tuple[float, list[dict[str, Any]]]:
-    """Condors closed by icbot's exit (and close) orders of a day, from their leg executions; and those fills."""
-    exit_fills = [f for f in ctx.store.fills(trade_date, ctx.mode) if f.get("role") in REASON_BY_ROLE]
-    return sum(float(f["quantity"]) for f in exit_fills) / LEGS_PER_COMBO, exit_fills
-
-
-def intended_positions(ctx: RunContext, dates: list[date]) -> dict[int, Intended]:
-    """conId → what icbot means to hold, for the legs of the trades of `dates` (0 unless the trade is open)."""
-    out: dict[int, Intended] = {}
-    for day in dates:
-        trade = ctx.store.trade(day, ctx.mode)
-        if trade is None:
-            continue
-        open_qty = 0.0
-        if trade.get("status") == "open":
-            open_qty = max(0.0, float(trade.get("quantity") or 0) - closed_quantity(ctx, day)[0])
-        for leg in entry_legs(_for_date(ctx, day), day):
-            signed = open_qty if leg.action == "BUY" else -open_qty
-            out[leg.con_id] = Intended(day, signed, f"{leg.right}{leg.strike:g}")
-    return out
-
-
-def position_problems(positions: list[Position], intended: dict[int, Intended]) -> list[str]:
-    """Option positions that are not exactly what icbot means to hold.
-
-    A trade whose legs are all flat is not a problem (closed by icbot, or by hand: nothing at risk). Otherwise
-    every leg must be held in exactly the trade's open quantity — more (a hand trade, an entry that filled more
-    than journaled, two exits that both filled) or a missing leg (a broken condor) is risk icbot's exits do not
-    cover. Any other SPX option position is an orphan.
-    """
-    held = {p.con_id: p for p in positions if p.sec_type == "OPT" and p.quantity != 0}
-    by_date: dict[date, list[int]] = {}
-    for con_id, want in intended.items():
-        by_date.setdefault(want.trade_date, []).append(con_id)
-    problems = []
-    for day, con_ids in sorted(by_date.items()):
-        if not any(c in held for c in con_ids):
-            continue
-        for c in con_ids:
-            want = intended[c]
-            have = held[c].quantity if c in held else 0.0
-            if abs(have - want.quantity) > 1e-9:
-                name = held[c].local_symbol if c in held else f"{want.label} (conId {c})"
-                problems.append(f"{name} {have:+g} (icbot's {day} trade accounts for {want.quantity:+g})")
-    for p in held.values():
-        if p.con_id not in intended and "SPX" in p.local_symbol:
-            problems.append(f"{p.local_symbol} {p.quantity:+g} (no icbot trade)")
-    return problems
-
-
 async def _check_positions(ctx: RunContext, gw: Gateway, live: list[dict[str, Any]]) -> int:
     """Compare the account's option positions with what icbot's trades mean to hold; critical on any difference.
 
@@ -491,7 +334,7 @@ async def _check_positions(ctx: RunContext, gw: Gateway, live: list[dict[str, An
         await ctx.clock.asleep(POSITION_SETTLE)
         execs = await gw.executions()
         for day in dates:
-            record_executions(_for_date(ctx, day), day, execs)
+            record_executions(ctx.for_date(day), day, execs)
         problems = position_problems(await gw.positions(), intended_positions(ctx, dates))
     if not problems:
         return EXIT_OK
@@ -523,7 +366,7 @@ def closing_debits(legs: Sequence[tuple[str, Sequence[Bar]]]) -> dict[datetime, 
 async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any]) -> None:
     """Walk 1-minute mid bars of the four legs from the hypothetical fill; first exit rule hit wins."""
     trade_date = _trade_date(trade)
-    day_ctx = ctx if trade_date == ctx.trade_date else _for_date(ctx, trade_date)
+    day_ctx = ctx.for_date(trade_date)
     credit = float(trade["credit"])
     ex = ctx.config.exits
     prices = exit_prices(
@@ -577,22 +420,14 @@ async def _resolve_experiment(ctx: RunContext, gw: Gateway, trade: dict[str, Any
     day_ctx.journal("reconcile", "ok", f"experiment open, {len(series)} minutes evaluated")
 
 
-def _for_date(ctx: RunContext, trade_date: date) -> RunContext:
-    return replace(ctx, trade_date=trade_date)
-
-
-def _leg_fill(row: dict[str, Any]) -> LegFill:
-    return LegFill(row["side"], float(row["quantity"]), float(row["price"]), row.get("commission"))
-
-
-def _action_needed(day_ctx: RunContext, ctx: RunContext, phase: str, msg: str) -> None:
+def _action_needed(day_ctx: RunContext, ctx: RunContext, phase: str, msg: str, *, title: str = "ACTION NEEDED") -> None:
     """A critical finding: journaled, kept on the trade as its last problem, and sent as an urgent alert."""
     day_ctx.journal(phase, "fail", f"CRITICAL: {msg}")
     day_ctx.save_trade(last_problem=msg)
-    ctx.notifier.failure(f"icbot {day_ctx.trade_date}: ACTION NEEDED", msg)
+    ctx.notifier.failure(f"icbot {day_ctx.trade_date}: {title}", msg)
 
 
-def _entry_unknown_today(day_ctx: RunContext, ctx: RunContext) -> int:
+def _entry_unknown_today(day_ctx: RunContext, ctx: RunContext, session: SessionTimes | None) -> int:
     """Today's pending trade whose entry the gateway reports neither open nor completed.
 
     Acknowledged once (the journal has its orderId): the broker and the journal disagree — critical, as run-today
@@ -604,11 +439,8 @@ def _entry_unknown_today(day_ctx: RunContext, ctx: RunContext) -> int:
             f"the journal has the entry acknowledged as order #{journaled['order_id']}, but the gateway reports no "
             "such order (open or completed): check TWS for a position or a working order"
         )
-        day_ctx.journal("reconcile", "fail", f"CRITICAL: {msg}")
-        day_ctx.save_trade(last_problem=msg)
-        ctx.notifier.failure(f"icbot {day_ctx.trade_date}: broker and journal disagree", msg)
+        _action_needed(day_ctx, ctx, "reconcile", msg, title="broker and journal disagree")
         return EXIT_CRITICAL
-    session = session_times(shared_calendar(), day_ctx.trade_date, ctx.config.entry, ctx.config.exits)
     if session is not None and ctx.now() < session.deadline_at:
         day_ctx.journal("reconcile", "info", "the entry intent has not reached the gateway yet; run-today owns it")
         return EXIT_OK

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -76,6 +76,10 @@ class RunContext:
         if not self.finished and self.run_id is not None:
             self.store.finish_run(self.run_id, exit_code=exit_code, at=self.clock.now(), summary=summary)
         self.finished = True
+
+    def for_date(self, trade_date: date) -> RunContext:
+        """This context journaling under `trade_date` (check may reconcile an earlier day's trade)."""
+        return self if trade_date == self.trade_date else replace(self, trade_date=trade_date)
 
     def save_trade(self, **fields: Any) -> dict[str, Any]:
         return self.store.save_trade(self.trade_date, self.mode, self.clock.now(), **fields)

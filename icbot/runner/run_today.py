@@ -15,7 +15,7 @@ from typing import Any
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, Execution, OrderState
-from icbot.core.accounting import LegFill, complete_credit, current_executions, net_flow
+from icbot.core.accounting import LegFill, current_executions, exit_credit, net_flow
 from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
 from icbot.core.schedule import SessionTimes
 from icbot.core.sizing import contracts_for
@@ -455,22 +455,14 @@ async def _entry_fills(
 
 
 def entry_credit(standing: Sequence[Execution], *, filled: float, bag_avg: float | None) -> tuple[float | None, str]:
-    """The credit per condor, and where it came from: "legs", "bag" or "none" (then the credit is None).
+    """The credit per condor from the entry's executions, and its source (`icbot.core.accounting.exit_credit`).
 
-    The legs' net (SPEC §1) only when every one of the four legs has executions for the whole filled quantity:
-    a partial set (one report still in flight) would misstate the credit — the sold legs alone claim far too
-    much, and a take profit priced from that pays more than 75 % of the real credit; the bought legs alone give
-    a negative "credit". Then the BAG's own fill price (a real fill, not a quote) stands in; failing that,
-    there is no credit to price exits from, never 0.
+    A partial set of leg executions (one report still in flight) would misstate the credit — the sold legs alone
+    claim far too much, so a take profit priced from it would pay more than 75 % of the real credit.
     """
-    credit = complete_credit(
-        ((e.con_id, LegFill(e.side, e.shares, e.price, e.commission)) for e in standing), filled=filled
+    return exit_credit(
+        ((e.con_id, LegFill(e.side, e.shares, e.price, e.commission)) for e in standing), filled=filled, bag_avg=bag_avg
     )
-    if credit is not None:
-        return credit, "legs"
-    if bag_avg is not None and bag_avg < 0:
-        return round(-bag_avg, 6), "bag"
-    return None, "none"
 
 
 async def _after_entry(

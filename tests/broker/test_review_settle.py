@@ -15,7 +15,7 @@ import pytest
 from icbot.clock import Clock, ny_datetime
 from icbot.config import load_config
 from icbot.notify import Notifier
-from icbot.runner import check, refs
+from icbot.runner import check, refs, settle
 from icbot.runner.context import RunContext
 from icbot.store.repo import Store
 
@@ -89,18 +89,18 @@ def open_trade(store: Store, *, quantity: int = 1, credit: float | None = 2.35) 
 
 
 def exit_fills(store: Store) -> list[dict[str, Any]]:
-    return [f for f in store.fills(DAY, "paper") if f["role"] in check.REASON_BY_ROLE]
+    return [f for f in store.fills(DAY, "paper") if f["role"] in settle.REASON_BY_ROLE]
 
 
 def test_the_pnl_waits_for_a_commission_ib_has_not_reported_yet(store, tmp_path):
     trade = open_trade(store)
     record(store, refs.ENTRY, ENTRY, "09:32", n=1)
     record(store, refs.TAKE_PROFIT, EXIT, "10:15", n=2, late_leg=1)
-    assert check.settle_trade(make_ctx(store, tmp_path, "10:16"), trade, exit_fills(store)) is False
+    assert settle.settle_trade(make_ctx(store, tmp_path, "10:16"), trade, exit_fills(store)) is False
     assert store.trade(DAY, "paper")["status"] == "open"
 
     store.set_commission(exec_id(2, 1), 1.05)  # the report arrives; the next check closes with it
-    assert check.settle_trade(make_ctx(store, tmp_path, "10:20"), trade, exit_fills(store)) is True
+    assert settle.settle_trade(make_ctx(store, tmp_path, "10:20"), trade, exit_fills(store)) is True
     closed = store.trade(DAY, "paper")
     assert closed["status"] == "closed" and closed["exit_reason"] == "take_profit"
     assert closed["pnl"] == pytest.approx((2.35 - 1.15) * 100 - 8 * 1.05)
@@ -110,8 +110,8 @@ def test_a_commission_ib_never_reports_is_named_and_left_out_after_the_grace(sto
     trade = open_trade(store)
     record(store, refs.ENTRY, ENTRY, "09:32", n=1)
     record(store, refs.TAKE_PROFIT, EXIT, "10:15", n=2, commission=None)
-    assert timedelta(minutes=15) >= check.COMMISSION_GRACE
-    assert check.settle_trade(make_ctx(store, tmp_path, "10:31"), trade, exit_fills(store)) is True
+    assert timedelta(minutes=15) >= settle.COMMISSION_GRACE
+    assert settle.settle_trade(make_ctx(store, tmp_path, "10:31"), trade, exit_fills(store)) is True
     closed = store.trade(DAY, "paper")
     assert closed["pnl"] == pytest.approx((2.35 - 1.15) * 100 - 4 * 1.05)
     warn = [e for e in store.events(DAY, "paper") if e["status"] == "warn"]
@@ -121,7 +121,7 @@ def test_a_commission_ib_never_reports_is_named_and_left_out_after_the_grace(sto
 def test_without_the_entrys_executions_the_pnl_is_unknown_not_a_number_from_a_zero_credit(store, tmp_path):
     trade = open_trade(store, credit=None)
     record(store, refs.TAKE_PROFIT, EXIT, "10:15", n=2)
-    assert check.settle_trade(make_ctx(store, tmp_path, "10:20"), trade, exit_fills(store)) is True
+    assert settle.settle_trade(make_ctx(store, tmp_path, "10:20"), trade, exit_fills(store)) is True
     closed = store.trade(DAY, "paper")
     assert closed["status"] == "closed" and closed["pnl"] is None
     assert closed["exit_debit"] == pytest.approx(1.15)
@@ -132,7 +132,7 @@ def test_two_contracts_closed_by_two_different_orders_is_journaled_with_one_reas
     record(store, refs.ENTRY, ENTRY, "09:32", n=1, qty=2.0)
     record(store, refs.TAKE_PROFIT, EXIT, "10:15", n=2)  # one condor at the target ...
     record(store, refs.CLOSE, EXIT, "10:40", n=3)  # ... the other closed by `icbot kill`
-    assert check.settle_trade(make_ctx(store, tmp_path, "10:45"), trade, exit_fills(store)) is True
+    assert settle.settle_trade(make_ctx(store, tmp_path, "10:45"), trade, exit_fills(store)) is True
     closed = store.trade(DAY, "paper")
     assert closed["status"] == "closed" and closed["exit_reason"] == "take_profit"  # the first, on a tie
     assert closed["pnl"] == pytest.approx((2.35 - 1.15) * 100 * 2 - 12 * 1.05)
@@ -153,7 +153,7 @@ def test_the_grace_applies_to_today_only(store, tmp_path):
         DAY,
         "check",
     )
-    assert check.settle_trade(next_day, trade, exit_fills(store)) is True
+    assert settle.settle_trade(next_day, trade, exit_fills(store)) is True
 
 
 def test_an_experiment_minute_without_a_bar_for_every_leg_is_not_a_price():
