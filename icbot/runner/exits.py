@@ -106,11 +106,14 @@ async def ensure_exits(
     if wrong_size:
         refs_ = ", ".join(s.order_ref for s in wrong_size)
         return False, f"working exits not sized to the filled quantity {quantity}: {refs_}"
-    # The next attempt number is past every exit the broker reports AND every one the journal ever intended:
-    # an intent whose send never reached the gateway must not lend its orderRef to a different order.
-    journaled = [str(o["order_ref"]) for o in ctx.store.orders(ctx.trade_date, ctx.mode)]
-    known_refs = [s.order_ref for s in exits] + [r for r in journaled if refs.role_of(r) in refs.EXIT_ROLES]
-    attempt = max((refs.attempt_of(r) for r in known_refs), default=0) + 1
+    # With no exit at the broker, nothing of an earlier attempt went out: its journaled intents (if any) are
+    # re-sent under the same orderRefs. Otherwise the next attempt is past every exit the broker reports AND
+    # every one the journal ever intended, so no orderRef is lent to a different order.
+    attempt = 1
+    if exits:
+        journaled = [str(o["order_ref"]) for o in ctx.store.orders(ctx.trade_date, ctx.mode)]
+        known_refs = [s.order_ref for s in exits] + [r for r in journaled if refs.role_of(r) in refs.EXIT_ROLES]
+        attempt = max(refs.attempt_of(r) for r in known_refs) + 1
     oca_groups = {s.oca_group for s in working.values() if s.oca_group}
     oca = next(iter(oca_groups)) if oca_groups else refs.oca_group(ctx.trade_date, ctx.mode, attempt)
     plan = plan_exits(ctx, credit, time_exit_at)
@@ -127,10 +130,11 @@ async def ensure_exits(
                 f"halted ({why or 'kill'}): {left} not placed; a `resume` row in the journal's halts table "
                 "clears the halt (docs/operations.md)",
             )
-        order = exit_order(ctx, role, legs, quantity, plan, attempt if exits else 1, oca)
+        order = exit_order(ctx, role, legs, quantity, plan, attempt, oca)
         state = await place_exit(ctx, gw, order, role)
         ctx.journal("exits", "info", f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref)
         placed.append(state)
+    ctx.save_trade(oca_group=oca)  # the trade row names the group its exits work in
     # Verify: every placed exit must be acknowledged (PreSubmitted/Submitted, or already Filled).
     problems = []
     for state in placed:

@@ -35,11 +35,6 @@ def record_intent(ctx: RunContext, order: ComboOrder, role: str, *, transmitted:
         oca_group=order.oca_group,
         transmitted=transmitted,
     )
-    trade = ctx.trade() or {}
-    if role == refs.ENTRY and trade.get("entry_order_ref") != order.order_ref:
-        ctx.save_trade(entry_order_ref=order.order_ref)
-    elif order.oca_group and trade.get("oca_group") != order.oca_group:
-        ctx.save_trade(oca_group=order.oca_group)  # the trade row names its current exit group
 
 
 def record_status(ctx: RunContext, state: OrderState, message: str = "") -> None:

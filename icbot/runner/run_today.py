@@ -384,6 +384,7 @@ async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes,
         )
         state = live
     ctx.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+    ctx.save_trade(entry_order_ref=ref)  # after the send: nothing between 09:32:00 and the order but the intent
     record_status(ctx, state)
     outcome = await work_entry(ctx, gw, state, ladder=ladder, rung=0, started_at=started, deadline=session.deadline_at)
     return await _after_entry(ctx, gw, session, outcome, legs)
@@ -404,6 +405,7 @@ def _experiment_fill(ctx: RunContext, session: SessionTimes, order: ComboOrder, 
     ctx.save_trade(
         status="open",
         experiment=True,
+        entry_order_ref=order.order_ref,
         credit=credit,
         quantity=order.quantity,
         limit_price=ladder[0],
