@@ -8,16 +8,31 @@ sentinels (1.7976931348623157e308, -1, nan) and reset on disconnect; converting 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
+
+from icbot.core.facts import AccountValues, ComboLeg, ComboOrder, Execution, OrderState, Position
+from icbot.core.journal import OrderStatus
+
+__all__ = [
+    "DONE_STATUSES",
+    "AccountValues",
+    "ChainSnapshot",
+    "ComboLeg",
+    "ComboOrder",
+    "Execution",
+    "OptionQuote",
+    "OrderState",
+    "Position",
+    "QualifiedOption",
+]
 
 Right = Literal["P", "C"]
 Action = Literal["BUY", "SELL"]
 OrderType = Literal["LMT", "STP", "MKT"]
 
-# IB's order statuses (orderStatus.htm). PendingSubmit/PendingCancel are set by the client itself.
-DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
-WORKING_STATUSES = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel"})
+# The broker's frozen values live in the pure core (reconciliation decides from them); re-exported here.
+DONE_STATUSES = frozenset(s for s in OrderStatus if s.is_done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +58,19 @@ class OptionQuote:
 
 @dataclass(frozen=True, slots=True)
 class ChainSnapshot:
-    """The streamed chain at one instant: what strike selection and the entry ladder are computed from."""
+    """The streamed chain at one instant: what strike selection and the entry ladder are computed from.
+
+    `spx` is the underlying index of the traded product (SPX, or XSP when trading XSP; see `underlying`).
+    """
 
     at: datetime
     spx: float | None
     quotes: dict[tuple[str, float], OptionQuote]
+
+    @property
+    def underlying(self) -> float | None:
+        """The underlying index level (SPX or XSP), in the same points as the strikes."""
+        return self.spx
 
     def abs_delta_points(self, right: str) -> dict[float, float]:
         """strike → |delta| in points (0.15 → 15.0) for the strikes of one side whose delta is known."""
@@ -63,109 +86,8 @@ class ChainSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class ComboLeg:
-    con_id: int
-    action: str  # "BUY" | "SELL"
-    right: str
-    strike: float
-    local_symbol: str
-
-
-@dataclass(frozen=True, slots=True)
-class ComboOrder:
-    """An order on a BAG of option legs. The entry is a BUY at a negative limit (a credit); exits SELL the BAG."""
-
-    legs: tuple[ComboLeg, ...]
-    action: str  # "BUY" | "SELL"
-    quantity: int
-    order_type: str  # "LMT" | "STP" | "MKT"
-    order_ref: str
-    limit_price: float | None = None
-    aux_price: float | None = None
-    trigger_method: int | None = None
-    good_after: datetime | None = None
-    oca_group: str | None = None
-    oca_type: int | None = None
-    transmit: bool = True
-    tif: str = "DAY"
-
-
-@dataclass(frozen=True, slots=True)
-class OrderState:
-    """The gateway's view of one order, as last reported (openOrder / orderStatus / completedOrder)."""
-
-    order_id: int
-    perm_id: int
-    order_ref: str
-    action: str
-    order_type: str
-    quantity: float
-    limit_price: float | None
-    aux_price: float | None
-    status: str
-    filled: float
-    remaining: float
-    avg_fill_price: float | None
-    oca_group: str | None
-    last_error: str | None
-    legs: tuple[ComboLeg, ...] | None
-
-    @property
-    def is_done(self) -> bool:
-        return self.status in DONE_STATUSES
-
-    @property
-    def is_working(self) -> bool:
-        return self.status in WORKING_STATUSES
-
-    @property
-    def is_filled(self) -> bool:
-        return self.status == "Filled"
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """One execution. A BAG fill comes as one `BAG` execution at the net price plus one `OPT` execution per leg."""
-
-    exec_id: str
-    order_id: int
-    perm_id: int
-    order_ref: str
-    con_id: int
-    local_symbol: str
-    sec_type: str  # "OPT" | "BAG"
-    right: str | None
-    strike: float | None
-    side: str  # "BOT" | "SLD"
-    shares: float
-    price: float
-    at: datetime
-    commission: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    con_id: int
-    local_symbol: str
-    sec_type: str
-    right: str | None
-    strike: float | None
-    expiry: date | None
-    quantity: float
-    avg_cost: float  # IB's avgCost: includes the multiplier (price × 100 for SPX options)
-
-
-@dataclass(frozen=True, slots=True)
-class AccountValues:
-    account: str
-    net_liquidation: float | None
-    available_funds: float | None
-    buying_power: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class QualifiedOption:
-    """A single SPXW option the gateway knows: what a combo leg needs."""
+    """A single option of the traded product (SPXW or XSP) the gateway knows: what a combo leg needs."""
 
     con_id: int
     local_symbol: str

@@ -1,4 +1,7 @@
-"""What every part of the `Store` shares: the connection, write transactions, row helpers."""
+"""What every part of the `Store` shares: the connection, write transactions, reading rows as records.
+
+Rows stay dicts only inside the store; what a query returns to a caller is a typed record (rows.py).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
+
+from icbot.store.rows import record, records
+
+R = TypeVar("R")
 
 
 class StoreBase:
@@ -44,3 +51,10 @@ class StoreBase:
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
+
+    def _records(self, cls: type[R], sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[R]:
+        return records(cls, self._rows(sql, params))
+
+    def _record(self, cls: type[R], sql: str, params: tuple[Any, ...] | list[Any] = ()) -> R | None:
+        row = self._one(sql, params)
+        return None if row is None else record(cls, row)

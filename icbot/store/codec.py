@@ -4,15 +4,15 @@ One place decides the textual forms, so every row sorts and compares the same wa
 instants are ISO-8601 in UTC with an explicit offset and microseconds (lexical order = time order), trade
 dates are ``YYYY-MM-DD``, money and prices are REAL rounded to 1e-6 (IB quotes to 0.01 and commissions to
 1e-4; six places keeps sums exact enough without float noise such as 2.3499999999999996), structured
-values are JSON text, flags are 0/1.
+values are JSON text, flags are 0/1, enum members their text. The way back is rows.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 MONEY_PLACES = 6
@@ -25,6 +25,13 @@ def iso_at(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at.isoformat()} has no UTC offset; pass an aware datetime")
     return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def iso_instant(value: datetime | str) -> str:
+    """`iso_at` for a column that also takes ISO text (older callers journaled ``at.isoformat()``)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return iso_at(value)
 
 
 def iso_date(day: date) -> str:
@@ -62,6 +69,8 @@ def to_column(value: Any, sqltype: str) -> Any:
     """One Python value as the journal stores it in a column of `sqltype` ."""
     if value is None:
         return None
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime):
@@ -75,15 +84,3 @@ def to_column(value: Any, sqltype: str) -> Any:
     if sqltype == "INTEGER" and isinstance(value, float | Decimal) and float(value).is_integer():
         return int(value)
     return value
-
-
-def from_row(row: Mapping[str, Any], *, json_cols: Iterable[str] = (), bool_cols: Iterable[str] = ()) -> dict[str, Any]:
-    """A plain dict with JSON columns decoded and 0/1 flags as bools."""
-    out = dict(row)
-    for col in json_cols:
-        if out.get(col) is not None:
-            out[col] = json.loads(out[col])
-    for col in bool_cols:
-        if out.get(col) is not None:
-            out[col] = bool(out[col])
-    return out

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from icbot.errors import StoreError
+from icbot.errors import SchemaOutdated, StoreError
+from icbot.store.identity import SQLITE_MAGIC as SQLITE_MAGIC
 from icbot.store.schema import APPLICATION_ID, ICBOT_TABLES, SYSTEM_TABLES, known_migration_names, migrations
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -39,7 +39,9 @@ def open_database(path: Path, *, readonly: bool = False) -> Database:
         _check_identity(db, path)
         if readonly:
             if migrations.pending(db):
-                raise StoreError(f"{path} uses an older icbot schema; run any writing icbot command once to migrate it")
+                raise SchemaOutdated(
+                    f"{path} uses an older icbot schema; run any writing icbot command once to migrate it"
+                )
         else:
             _enable_wal(db)
             _migrate(db, path)

@@ -9,7 +9,7 @@ The lock complements, and does not replace, the broker-side guard (a date-stampe
 gateway before any entry): the lock covers two processes on this machine, the orderRef covers everything.
 
 Exit code of `AlreadyRunning`: 0. Another icbot process is already doing today's work, so for this process
-there is "nothing to do" (SPEC §3 exit 0) — it is not a failed or skipped trade (3), and it must not alert
+there is "nothing to do" (exit 0, docs/operations.md) — it is not a failed or skipped trade (3), and it must not alert
 as one. The message names the holder so a hung process is still visible in the logs.
 """
 

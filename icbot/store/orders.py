@@ -6,16 +6,15 @@ Part of `Store` (a mixin only to keep modules small); the rules in repo.py's doc
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from icbot.core.accounting import current_executions
+from icbot.core.journal import ComboLeg, Fill, OrderRecord, OrderStatus, PriceChange, Role, StatusChange
 from icbot.errors import StoreError
 from icbot.store.base import StoreBase
-from icbot.store.codec import from_row, iso_at, iso_date, money, to_column, to_json
+from icbot.store.codec import iso_at, iso_date, money, to_column, to_json
 
-_ORDER_JSON = ("legs",)
-_ORDER_BOOLS = ("transmitted",)
 # IB's "no value" double (Double.MAX_VALUE) appears in commission reports before the real figure is known.
 _IB_UNSET = 1e300
 
@@ -26,6 +25,13 @@ def _known_commission(value: float | None) -> float | None:
     return money(value)
 
 
+def _legs_json(legs: Sequence[ComboLeg]) -> str:
+    """The legs as journaled since the first release (the local symbol is not stored: the conId names the leg)."""
+    return to_json(
+        [{"action": leg.action, "con_id": leg.con_id, "right": leg.right, "strike": leg.strike} for leg in legs]
+    )
+
+
 class OrderJournal(StoreBase):
     # -- orders -----------------------------------------------------------------------------------------
     def record_intent(
@@ -33,12 +39,12 @@ class OrderJournal(StoreBase):
         *,
         trade_date: date,
         mode: str,
-        role: str,
+        role: Role | str,
         order_ref: str,
         action: str,
         order_type: str,
         quantity: float,
-        legs: list[dict[str, Any]],
+        legs: Sequence[ComboLeg],
         at: datetime,
         limit_price: float | None = None,
         aux_price: float | None = None,
@@ -61,7 +67,7 @@ class OrderJournal(StoreBase):
                 (
                     day,
                     mode,
-                    role,
+                    str(role),
                     order_ref,
                     action,
                     order_type,
@@ -71,7 +77,7 @@ class OrderJournal(StoreBase):
                     trigger_method,
                     good_after,
                     oca_group,
-                    to_json(legs),
+                    _legs_json(legs),
                     stamp,
                     stamp,
                     int(bool(transmitted)),
@@ -86,15 +92,10 @@ class OrderJournal(StoreBase):
                 return True
         existing = self.order(order_ref)
         assert existing is not None
-        if (existing["trade_date"], existing["mode"], existing["role"], existing["action"]) != (
-            day,
-            mode,
-            role,
-            action,
-        ):
+        if (existing.trade_date, existing.mode, existing.role, existing.action) != (trade_date, mode, role, action):
             raise StoreError(
-                f"orderRef {order_ref} is already journaled for {existing['trade_date']} {existing['mode']} "
-                f"{existing['role']} {existing['action']}; refusing to reuse it"
+                f"orderRef {order_ref} is already journaled for {existing.trade_date} {existing.mode} "
+                f"{existing.role} {existing.action}; refusing to reuse it"
             )
         return False
 
@@ -122,7 +123,7 @@ class OrderJournal(StoreBase):
         self,
         order_ref: str,
         *,
-        status: str,
+        status: OrderStatus | str,
         filled: float,
         remaining: float,
         avg_fill_price: float | None,
@@ -132,7 +133,7 @@ class OrderJournal(StoreBase):
     ) -> bool:
         """Latest status onto the order; a history row only when status/filled/remaining/price changed."""
         stamp = iso_at(at)
-        new = (status, to_column(filled, "REAL"), to_column(remaining, "REAL"), money(avg_fill_price))
+        new = (str(status), to_column(filled, "REAL"), to_column(remaining, "REAL"), money(avg_fill_price))
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM orders WHERE order_ref = ?", (order_ref,)).fetchone() is None:
                 raise StoreError(f"orderRef {order_ref} has no intent in the journal; record_intent comes first")
@@ -154,7 +155,7 @@ class OrderJournal(StoreBase):
             )
             conn.execute(
                 "UPDATE orders SET status = ?, filled = ?, avg_fill_price = ?, updated_at = ? WHERE order_ref = ?",
-                (status, new[1], new[3], stamp, order_ref),
+                (new[0], new[1], new[3], stamp, order_ref),
             )
         return True
 
@@ -176,23 +177,31 @@ class OrderJournal(StoreBase):
                 (order_ref, stamp, money(limit_price), money(aux_price)),
             )
 
-    def order(self, order_ref: str) -> dict[str, Any] | None:
-        row = self._one("SELECT * FROM orders WHERE order_ref = ?", (order_ref,))
-        return None if row is None else from_row(row, json_cols=_ORDER_JSON, bool_cols=_ORDER_BOOLS)
+    def order(self, order_ref: str) -> OrderRecord | None:
+        return self._record(OrderRecord, "SELECT * FROM orders WHERE order_ref = ?", (order_ref,))
 
-    def orders(self, trade_date: date, mode: str) -> list[dict[str, Any]]:
-        rows = self._rows(
-            "SELECT * FROM orders WHERE trade_date = ? AND mode = ? ORDER BY id", (iso_date(trade_date), mode)
+    def entry_order(self, trade_date: date, mode: str) -> OrderRecord | None:
+        """The day's entry as this journal intended it (its orderRef names this installation)."""
+        return self._record(
+            OrderRecord,
+            "SELECT * FROM orders WHERE trade_date = ? AND mode = ? AND role = 'entry' ORDER BY id LIMIT 1",
+            (iso_date(trade_date), mode),
         )
-        return [from_row(r, json_cols=_ORDER_JSON, bool_cols=_ORDER_BOOLS) for r in rows]
 
-    def order_history(self, order_ref: str) -> list[dict[str, Any]]:
+    def orders(self, trade_date: date, mode: str) -> list[OrderRecord]:
+        return self._records(
+            OrderRecord,
+            "SELECT * FROM orders WHERE trade_date = ? AND mode = ? ORDER BY id",
+            (iso_date(trade_date), mode),
+        )
+
+    def order_history(self, order_ref: str) -> list[StatusChange]:
         """Every status the order went through, oldest first (starts with 'intent')."""
-        return self._rows("SELECT * FROM order_status WHERE order_ref = ? ORDER BY id", (order_ref,))
+        return self._records(StatusChange, "SELECT * FROM order_status WHERE order_ref = ? ORDER BY id", (order_ref,))
 
-    def price_history(self, order_ref: str) -> list[dict[str, Any]]:
+    def price_history(self, order_ref: str) -> list[PriceChange]:
         """Every re-price of the order, oldest first (the first price is on the intent)."""
-        return self._rows("SELECT * FROM order_prices WHERE order_ref = ? ORDER BY id", (order_ref,))
+        return self._records(PriceChange, "SELECT * FROM order_prices WHERE order_ref = ? ORDER BY id", (order_ref,))
 
     # -- fills ------------------------------------------------------------------------------------------
     def record_fill(
@@ -212,11 +221,12 @@ class OrderJournal(StoreBase):
         quantity: float,
         price: float,
         at: datetime,
-        role: str | None,
+        role: Role,
         commission: float | None = None,
     ) -> bool:
         """Journal one execution; False if `exec_id` is already known (then only a missing commission is added)."""
         commission = _known_commission(commission)
+        role = Role(role)  # a word that is not a role is refused; Role.UNKNOWN says "no role in the orderRef"
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO fills (exec_id, order_ref, order_id, perm_id, trade_date, mode, con_id, local_symbol, "
@@ -238,7 +248,7 @@ class OrderJournal(StoreBase):
                     money(price),
                     commission,
                     iso_at(at),
-                    role,
+                    role.value,
                 ),
             )
             if cur.rowcount == 1:
@@ -259,16 +269,16 @@ class OrderJournal(StoreBase):
         return cur.rowcount == 1
 
     def fills(
-        self, trade_date: date, mode: str, role: str | None = None, *, superseded: bool = False
-    ) -> list[dict[str, Any]]:
+        self, trade_date: date, mode: str, role: Role | str | None = None, *, superseded: bool = False
+    ) -> list[Fill]:
         """A day's leg executions as they stand: an execution IB corrected appears once, in its latest revision.
 
-        Every revision stays in the table (nothing is deleted); `superseded=True` returns them all.
+        Every revision stays in the table (nothing is deleted); `superseded=True` returns them all. `role` is
+        matched on the records, so Role.UNKNOWN also finds fills an older journal stored without a role.
         """
-        sql = "SELECT * FROM fills WHERE trade_date = ? AND mode = ?"
-        params: list[Any] = [iso_date(trade_date), mode]
+        fills = self._records(
+            Fill, "SELECT * FROM fills WHERE trade_date = ? AND mode = ? ORDER BY id", (iso_date(trade_date), mode)
+        )
         if role is not None:
-            sql += " AND role = ?"
-            params.append(role)
-        rows = self._rows(sql + " ORDER BY id", params)
-        return rows if superseded else current_executions(rows, lambda row: str(row["exec_id"]))
+            fills = [f for f in fills if f.role == role]
+        return fills if superseded else current_executions(fills, lambda f: f.exec_id)

@@ -9,31 +9,48 @@ Design rules the methods follow:
   intent with a known ``order_ref`` that the next run looks up at the broker.
 * Re-calls are harmless: intents dedupe on ``order_ref``, fills on ``exec_id``, status history only grows
   when something changed. A restarted run can replay everything it sees from the gateway.
+* Reads return typed records (`icbot.core.journal`), never rows: rows.py converts, codec.py writes.
 * Writes take the database write lock up front (``BEGIN IMMEDIATE``), so a concurrent writer waits on the
   busy timeout instead of failing half-way through a read-then-write.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
 from icbot import __version__
+from icbot.core.journal import (
+    TRADE_MANAGED,
+    Alert,
+    AlertLevel,
+    Event,
+    EventStatus,
+    Halt,
+    HaltAction,
+    Mode,
+    Phase,
+    Run,
+    Trade,
+)
 from icbot.errors import StoreError
-from icbot.store.codec import from_row, iso_at, iso_date, to_column, to_json
+from icbot.store.codec import iso_at, iso_date, iso_instant, to_column, to_json
 from icbot.store.db import open_database
 from icbot.store.orders import OrderJournal
+from icbot.store.rows import field_types
 
-EVENT_STATUSES = frozenset({"start", "ok", "fail", "skip", "info", "warn"})
-ALERT_LEVELS = frozenset({"info", "warning", "failure"})
-# Columns save_trade() sets itself; callers may not pass them.
-_TRADE_KEYS = frozenset({"id", "trade_date", "mode", "created_at", "updated_at"})
-_TRADE_BOOLS = ("experiment", "exits_ok")
+E = TypeVar("E", bound=StrEnum)
+
+# The Trade fields a caller may set through save_trade(), and those among them that are instants.
+TRADE_SETTABLE = frozenset(f.name for f in dataclasses.fields(Trade)) - TRADE_MANAGED
+_TRADE_INSTANTS = frozenset(name for name, tp in field_types(Trade).items() if tp is datetime) & TRADE_SETTABLE
 
 
 class Store(OrderJournal):
@@ -90,10 +107,9 @@ class Store(OrderJournal):
         if cur.rowcount != 1:
             raise StoreError(f"run {run_id} is not in the journal {self.path}")
 
-    def runs(self, *, limit: int = 50) -> list[dict[str, Any]]:
+    def runs(self, *, limit: int = 50) -> list[Run]:
         """The most recent runs, newest first."""
-        rows = self._rows("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-        return [from_row(r, json_cols=("argv",)) for r in rows]
+        return self._records(Run, "SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
 
     def event(
         self,
@@ -101,14 +117,14 @@ class Store(OrderJournal):
         *,
         trade_date: date,
         mode: str,
-        phase: str,
-        status: str,
+        phase: Phase | str,
+        status: EventStatus | str,
         message: str,
         at: datetime,
         data: dict[str, Any] | None = None,
     ) -> None:
-        if status not in EVENT_STATUSES:
-            raise ValueError(f"event status {status!r} is not one of {', '.join(sorted(EVENT_STATUSES))}")
+        """Append one event; `phase` is any non-empty name (the user's phases are `Phase` members)."""
+        status = _member(EventStatus, status, "event status")
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO events (run_id, trade_date, mode, at, phase, status, message, data) "
@@ -118,31 +134,39 @@ class Store(OrderJournal):
                     iso_date(trade_date),
                     mode,
                     iso_at(at),
-                    phase,
-                    status,
+                    str(phase),
+                    status.value,
                     message,
                     None if data is None else to_json(data),
                 ),
             )
 
-    def events(self, trade_date: date, mode: str) -> list[dict[str, Any]]:
-        rows = self._rows(
-            "SELECT * FROM events WHERE trade_date = ? AND mode = ? ORDER BY id", (iso_date(trade_date), mode)
+    def events(self, trade_date: date, mode: str) -> list[Event]:
+        return self._records(
+            Event, "SELECT * FROM events WHERE trade_date = ? AND mode = ? ORDER BY id", (iso_date(trade_date), mode)
         )
-        return [from_row(r, json_cols=("data",)) for r in rows]
 
     # -- trades -----------------------------------------------------------------------------------------
-    def trade(self, trade_date: date, mode: str) -> dict[str, Any] | None:
-        row = self._one("SELECT * FROM trades WHERE trade_date = ? AND mode = ?", (iso_date(trade_date), mode))
-        return None if row is None else from_row(row, bool_cols=_TRADE_BOOLS)
+    def trade(self, trade_date: date, mode: str) -> Trade | None:
+        return self._record(
+            Trade, "SELECT * FROM trades WHERE trade_date = ? AND mode = ?", (iso_date(trade_date), mode)
+        )
 
-    def save_trade(self, trade_date: date, mode: str, at: datetime, **fields: Any) -> dict[str, Any]:
-        """Create or update the day's trade row with `fields` (other columns keep their values)."""
-        bad = sorted(k for k in fields if k in _TRADE_KEYS or k not in self._trade_types)
+    def save_trade(self, trade_date: date, mode: str, at: datetime, **fields: Any) -> Trade:
+        """Create or update the day's trade row with `fields` (other columns keep their values).
+
+        A field is a `Trade` field the store does not manage; an instant may be an aware datetime or ISO text
+        with an offset (stored as UTC text either way). Unknown words (a status, an exit reason) are refused
+        by the table's CHECK constraints.
+        """
+        bad = sorted(k for k in fields if k not in TRADE_SETTABLE or k not in self._trade_types)
         if bad:
             raise ValueError(f"save_trade cannot set {', '.join(bad)} (unknown or managed by the store)")
-        values = {k: to_column(v, self._trade_types[k]) for k, v in fields.items()}
-        values.setdefault("experiment", int(mode == "experiment"))
+        values = {
+            k: iso_instant(v) if k in _TRADE_INSTANTS and v is not None else to_column(v, self._trade_types[k])
+            for k, v in fields.items()
+        }
+        values.setdefault("experiment", int(mode == Mode.EXPERIMENT))
         cols = list(values)
         stamp = iso_at(at)
         updates = ", ".join([f"{c} = excluded.{c}" for c in cols if c in fields] + ["updated_at = excluded.updated_at"])
@@ -153,37 +177,34 @@ class Store(OrderJournal):
         )
         with self.transaction() as conn:
             conn.execute(sql, (iso_date(trade_date), mode, stamp, stamp, *values.values()))
-        row = self.trade(trade_date, mode)
-        assert row is not None
-        return row
+        trade = self.trade(trade_date, mode)
+        assert trade is not None
+        return trade
 
-    def trades(self, mode: str | None = None) -> list[dict[str, Any]]:
+    def trades(self, mode: str | None = None) -> list[Trade]:
         if mode is None:
-            rows = self._rows("SELECT * FROM trades ORDER BY trade_date, mode")
-        else:
-            rows = self._rows("SELECT * FROM trades WHERE mode = ? ORDER BY trade_date", (mode,))
-        return [from_row(r, bool_cols=_TRADE_BOOLS) for r in rows]
+            return self._records(Trade, "SELECT * FROM trades ORDER BY trade_date, mode")
+        return self._records(Trade, "SELECT * FROM trades WHERE mode = ? ORDER BY trade_date", (mode,))
 
-    def open_trades(self, mode: str) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM trades WHERE mode = ? AND status = 'open' ORDER BY trade_date", (mode,))
-        return [from_row(r, bool_cols=_TRADE_BOOLS) for r in rows]
+    def open_trades(self, mode: str) -> list[Trade]:
+        return self._records(
+            Trade, "SELECT * FROM trades WHERE mode = ? AND status = 'open' ORDER BY trade_date", (mode,)
+        )
 
     # -- alerts and halts -------------------------------------------------------------------------------
     def record_alert(
-        self, *, level: str, title: str, body: str, delivered: bool, error: str | None, at: datetime
+        self, *, level: AlertLevel | str, title: str, body: str, delivered: bool, error: str | None, at: datetime
     ) -> None:
-        if level not in ALERT_LEVELS:
-            raise ValueError(f"alert level {level!r} is not one of {', '.join(sorted(ALERT_LEVELS))}")
+        level = _member(AlertLevel, level, "alert level")
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO alerts (at, level, title, body, delivered, error) VALUES (?, ?, ?, ?, ?, ?)",
-                (iso_at(at), level, title, body, int(bool(delivered)), error),
+                (iso_at(at), level.value, title, body, int(bool(delivered)), error),
             )
 
-    def alerts(self, *, limit: int = 100) -> list[dict[str, Any]]:
+    def alerts(self, *, limit: int = 100) -> list[Alert]:
         """The most recent alerts, newest first."""
-        rows = self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", (limit,))
-        return [from_row(r, bool_cols=("delivered",)) for r in rows]
+        return self._records(Alert, "SELECT * FROM alerts ORDER BY id DESC LIMIT ?", (limit,))
 
     def halt(self, reason: str, *, at: datetime, by: str = "kill") -> None:
         with self.transaction() as conn:
@@ -195,13 +216,31 @@ class Store(OrderJournal):
         with self.transaction() as conn:
             conn.execute("INSERT INTO halts (at, action, reason, \"by\") VALUES (?, 'resume', '', ?)", (iso_at(at), by))
 
+    def installation_id(self) -> str:
+        """This journal's installation id (schema m003), carried by every orderRef and OCA group it sends."""
+        row = self._one("SELECT value FROM meta WHERE key = 'installation_id'")
+        if row is None:
+            raise StoreError(f"{self.path} has no installation id; run any writing icbot command once to migrate it")
+        return str(row["value"])
+
+    def halt_state(self) -> Halt | None:
+        """The halt in force: the latest halts row when it is a halt; None when trading is allowed."""
+        latest = self._record(Halt, "SELECT * FROM halts ORDER BY id DESC LIMIT 1")
+        return latest if latest is not None and latest.action is HaltAction.HALT else None
+
     def halted(self) -> tuple[bool, str | None]:
         """(True, reason) while the latest halts row is a halt; (False, None) otherwise."""
-        row = self._one("SELECT action, reason FROM halts ORDER BY id DESC LIMIT 1")
-        if row is None or row["action"] != "halt":
-            return False, None
-        return True, row["reason"]
+        state = self.halt_state()
+        return (False, None) if state is None else (True, state.reason)
 
-    def halts(self) -> list[dict[str, Any]]:
+    def halts(self) -> list[Halt]:
         """The whole halt/resume history, oldest first."""
-        return self._rows("SELECT * FROM halts ORDER BY id")
+        return self._records(Halt, "SELECT * FROM halts ORDER BY id")
+
+
+def _member(cls: type[E], value: E | str, what: str) -> E:
+    """`value` as a `cls` member; ValueError naming the accepted words otherwise."""
+    try:
+        return cls(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not one of {', '.join(sorted(m.value for m in cls))}") from None

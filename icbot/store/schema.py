@@ -1,7 +1,7 @@
 """The journal's schema as an ordered, append-only list of migrations (sqlite-utils ``Migrations``).
 
 Never edit a migration that has shipped: a database in the field has already run it. Add ``m002_…`` below
-instead, and add any new table to `ICBOT_TABLES`. docs/storage.md describes every table and column.
+instead, and add any new table to `ICBOT_TABLES` (identity.py). docs/storage.md describes every table and column.
 
 The append-only promise ("nothing is ever deleted"; events, status history, fills, alerts and halts are never
 rewritten) is enforced by triggers in the database itself, not only by the code that writes it, so a
@@ -10,18 +10,17 @@ hand-typed ``sqlite3`` session or a future bug cannot silently rewrite history.
 
 from __future__ import annotations
 
+import secrets
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-# PRAGMA application_id marks the file as an icbot journal ("icbt"), so a foreign SQLite file is refused.
-APPLICATION_ID = int.from_bytes(b"icbt", "big")
-MIGRATION_SET = "icbot"
+# re-exported: defined without sqlite-utils for the read-only reader (icbot.store.identity)
+from icbot.store.identity import APPLICATION_ID as APPLICATION_ID
+from icbot.store.identity import ICBOT_TABLES as ICBOT_TABLES
+from icbot.store.identity import SYSTEM_TABLES as SYSTEM_TABLES
 
-ICBOT_TABLES = frozenset(
-    {"runs", "events", "trades", "orders", "order_status", "order_prices", "fills", "alerts", "halts"}
-)
-# Tables SQLite or sqlite-utils create for their own bookkeeping.
-SYSTEM_TABLES = frozenset({"_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4"})
+MIGRATION_SET = "icbot"
 
 MODES_SQL = "('paper','live','experiment')"
 
@@ -192,10 +191,14 @@ _FILL_IDENTITY = (
 )
 
 
+# The tables m001 creates (its triggers must not name a table a later migration adds).
+M001_TABLES = ("alerts", "events", "fills", "halts", "order_prices", "order_status", "orders", "runs", "trades")
+
+
 def _guards() -> str:
     """Triggers: no table loses rows; history tables never change; identity columns never change."""
     sql = []
-    for table in sorted(ICBOT_TABLES):
+    for table in sorted(M001_TABLES):
         sql.append(
             f"CREATE TRIGGER {table}_never_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: icbot never deletes rows'); END;"
@@ -240,6 +243,22 @@ def m002_trade_exit_health(db: Database) -> None:
         ALTER TABLE trades ADD COLUMN last_problem TEXT;
         """
     )
+
+
+@migrations()
+def m003_installation(db: Database) -> None:
+    """This journal's installation id (6 hex digits, drawn once): every orderRef and OCA group carries it, so two
+    icbot installations on one IB account can tell their orders apart at the broker (docs/architecture.md)."""
+    db.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TRIGGER meta_never_delete BEFORE DELETE ON meta
+            BEGIN SELECT RAISE(ABORT, 'meta is append-only: icbot never deletes rows'); END;
+        CREATE TRIGGER meta_never_update BEFORE UPDATE ON meta
+            BEGIN SELECT RAISE(ABORT, 'meta is append-only: rows are never changed'); END;
+        """
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('installation_id', ?)", [secrets.token_hex(3)])
 
 
 def known_migration_names() -> list[str]:

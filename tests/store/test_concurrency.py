@@ -16,6 +16,7 @@ PRELUDE = textwrap.dedent(
     import sys, time
     from datetime import UTC, date, datetime, timedelta
     from pathlib import Path
+    from icbot.core.journal import EventStatus, OrderStatus, Phase, Role
     from icbot.store import Store
     path, go, name, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     DAY, T0 = date(2026, 11, 24), datetime(2026, 11, 24, 14, 32, tzinfo=UTC)
@@ -29,17 +30,18 @@ WRITER = PRELUDE + textwrap.dedent(
     store = Store.open(path)
     run = store.start_run(command=name, mode="paper", trade_date=DAY, at=T0, argv=[name])
     ref = f"{name}-entry"
-    store.record_intent(trade_date=DAY, mode="paper", role="entry", order_ref=ref, action="BUY",
+    store.record_intent(trade_date=DAY, mode="paper", role=Role.ENTRY, order_ref=ref, action="BUY",
                         order_type="LMT", quantity=1, legs=[], at=T0, limit_price=-2.0)
     for i in range(n):
         at = T0 + timedelta(milliseconds=i)
-        store.event(run, trade_date=DAY, mode="paper", phase="reconcile", status="info", message=str(i), at=at)
-        store.record_order_status(ref, status="Submitted", filled=0, remaining=1, avg_fill_price=None, at=at,
-                                  message=str(i % 2))
+        store.event(run, trade_date=DAY, mode="paper", phase=Phase.RECONCILE, status=EventStatus.INFO,
+                    message=str(i), at=at)
+        store.record_order_status(ref, status=OrderStatus.SUBMITTED, filled=0, remaining=1, avg_fill_price=None,
+                                  at=at, message=str(i % 2))
         store.update_order_prices(ref, limit_price=-2.0 + i * 0.01, at=at)
         store.record_fill(exec_id=f"{name}.{i}", order_ref=ref, order_id=1, perm_id=None, trade_date=DAY,
                           mode="paper", con_id=i, local_symbol=None, right="P", strike=5900.0, side="SLD",
-                          quantity=1, price=1.0, at=at, role="entry")
+                          quantity=1, price=1.0, at=at, role=Role.ENTRY)
     store.finish_run(run, exit_code=0, at=T0, summary="ok")
     store.close()
     """
@@ -66,7 +68,7 @@ def test_processes_racing_to_create_a_new_journal_and_writing_at_once_all_succee
         assert store.db["events"].count == 4 * n
         assert store.db["fills"].count == 4 * n
         assert store.db["order_prices"].count == 4 * n
-        assert {r["exit_code"] for r in store.runs()} == {0}
+        assert {r.exit_code for r in store.runs()} == {0}
         # status alternates message only: history grew once for the first Submitted, never for repeats
         assert store.db["order_status"].count == 4 * 2
 
@@ -94,7 +96,7 @@ def test_a_second_writer_waits_for_a_held_write_lock_instead_of_failing(tmp_path
         started = time.monotonic()
         store.resume(at=store_time())
         waited = time.monotonic() - started
-        assert [h["action"] for h in store.halts()] == ["halt", "resume"]
+        assert [h.action for h in store.halts()] == ["halt", "resume"]
     assert holder.wait(timeout=30) == 0
     assert 0.5 < waited < 5.0, f"the writer should have waited for the lock, waited {waited:.2f}s"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from icbot.core.journal import TradeStatus
 from icbot.errors import StoreError
 from icbot.store import Store
 from icbot.store.schema import APPLICATION_ID, ICBOT_TABLES, known_migration_names
@@ -149,7 +150,7 @@ def test_history_rows_can_never_be_changed(tmp_path: Path):
         store.save_trade(DAY, "paper", AT)
         with pytest.raises(sqlite3.IntegrityError, match="identity"):
             store.db.execute("UPDATE trades SET trade_date = '2020-01-01'")
-        assert store.events(DAY, "paper")[0]["message"] == "up"
+        assert store.events(DAY, "paper")[0].message == "up"
 
 
 def test_events_must_reference_an_existing_run(tmp_path: Path):
@@ -157,7 +158,7 @@ def test_events_must_reference_an_existing_run(tmp_path: Path):
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
             store.event(999, trade_date=DAY, mode="paper", phase="connect", status="ok", message="", at=AT)
         store.event(None, trade_date=DAY, mode="paper", phase="kill", status="info", message="no run", at=AT)
-        assert [e["phase"] for e in store.events(DAY, "paper")] == ["kill"]
+        assert [e.phase for e in store.events(DAY, "paper")] == ["kill"]
 
 
 def test_a_corrupt_sqlite_file_is_refused_with_one_line(tmp_path: Path):
@@ -188,13 +189,15 @@ def test_an_older_journal_is_migrated_forward_keeping_its_rows(tmp_path: Path):
     migrations.apply(db, stop_before="m002_trade_exit_health")  # the journal as the first release wrote it
     db.execute(
         "INSERT INTO trades (trade_date, mode, status, created_at, updated_at) "
-        "VALUES ('2026-11-23', 'paper', 'closed', 'x', 'x')"
+        "VALUES ('2026-11-23', 'paper', 'closed', '2026-11-23T14:32:00.000000+00:00', "
+        "'2026-11-23T21:00:00.000000+00:00')"
     )
     db.close()
     with pytest.raises(StoreError, match="older icbot schema"):
         Store.open(path, readonly=True)
     with Store.open(path) as store:
         assert [r["name"] for r in store.db["_sqlite_migrations"].rows] == known_migration_names()
-        assert store.trade(date(2026, 11, 23), "paper")["status"] == "closed"  # type: ignore[index]
+        old = store.trade(date(2026, 11, 23), "paper")
+        assert old is not None and old.status is TradeStatus.CLOSED and old.exits_ok is None
         row = store.save_trade(DAY, "paper", AT, exits_ok=True, time_exit_at="2026-11-24T11:30:00-05:00")
-        assert row["exits_ok"] is True and row["time_exit_at"] == "2026-11-24T11:30:00-05:00"
+        assert row.exits_ok is True and row.time_exit_at == datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
