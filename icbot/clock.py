@@ -2,7 +2,7 @@
 
 Every process — `run-today`, `check`, the simulator, the tests — asks a `Clock` for the time, so a whole
 trading day can be replayed at any speed and two processes started apart still agree on "now". The
-agreement comes from the environment variable ``ICBOT_CLOCK`` (SPEC §5)::
+agreement comes from the environment variable ``ICBOT_CLOCK`` (docs/simulator.md, "Virtual time")::
 
     ICBOT_CLOCK=<virtual ISO-8601 start with offset>@<real Unix epoch seconds>x<speed>
     ICBOT_CLOCK=2026-11-24T09:31:00-05:00@1795000000.0x60
@@ -20,11 +20,16 @@ import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+from icbot.core.zones import NEW_YORK as NEW_YORK  # re-exported: one definition, many importers
+
 ENV_VAR = "ICBOT_CLOCK"
 
+# An ICBOT_CLOCK start outside these years, a speed above MAX_SPEED, or an epoch that puts virtual now beyond what a
+# datetime can hold is a typo; it would otherwise fail later, deep inside a command ("year 10001 is out of range").
+MIN_YEAR, MAX_YEAR = 2000, 2099
+MAX_SPEED = 1_000_000.0
+_NOW_RANGE = (datetime(100, 1, 1, tzinfo=UTC).timestamp(), datetime(9000, 1, 1, tzinfo=UTC).timestamp())
 _SPEC_RE = re.compile(r"^(?P<start>[^@]+)@(?P<epoch>[0-9]+(?:\.[0-9]*)?)(?:x(?P<speed>[0-9]+(?:\.[0-9]*)?))?$")
 
 
@@ -88,7 +93,18 @@ class Clock:
         if start.tzinfo is None:
             raise ClockSpecError(f"{ENV_VAR}: the start {m['start']!r} needs a UTC offset, e.g. -05:00")
         speed = float(m["speed"]) if m["speed"] else 1.0
-        return cls(start, float(m["epoch"]), speed)
+        epoch = float(m["epoch"])
+        if speed > MAX_SPEED:
+            raise ClockSpecError(f"{ENV_VAR}: speed {m['speed']} is above {MAX_SPEED:g}; allowed: 0 to {MAX_SPEED:g}")
+        if not MIN_YEAR <= start.astimezone(UTC).year <= MAX_YEAR:
+            raise ClockSpecError(f"{ENV_VAR}: the start {m['start']!r} is not in {MIN_YEAR}–{MAX_YEAR}")
+        now = start.timestamp() + (_time.time() - epoch) * speed
+        if not _NOW_RANGE[0] <= now < _NOW_RANGE[1]:
+            raise ClockSpecError(
+                f"{ENV_VAR}: the epoch {m['epoch'][:30]} at speed {speed:g} puts virtual now outside the years "
+                "100–9000; allowed: the real Unix time at which the start was (e.g. `date +%s`)"
+            )
+        return cls(start, epoch, speed)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Clock:

@@ -286,25 +286,28 @@ def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
 
 def urls_from_config_file(path: Path, *, tag: str = "icbot") -> list[str]:
     """The URLs an apprise config file holds for `tag`; ConfigError if missing, too open, or empty."""
+    from icbot.config.checks import clip_path  # every message stays one bounded line, however long the path
+
+    shown = clip_path(path)
     try:
         st = path.stat()
     except OSError as exc:
-        raise ConfigError(f"notify.apprise_config: cannot read {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"notify.apprise_config: cannot read {shown}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"notify.apprise_config: {path} is not a file")
+        raise ConfigError(f"notify.apprise_config: {shown} is not a file")
     if st.st_mode & 0o077:
         raise ConfigError(
-            f"notify.apprise_config: {path} is accessible to group/others (mode {stat.S_IMODE(st.st_mode):04o}) "
-            f"and holds notification secrets; run: chmod 600 {path}"
+            f"notify.apprise_config: {shown} is accessible to group/others (mode {stat.S_IMODE(st.st_mode):04o}) "
+            f"and holds notification secrets; run: chmod 600 {shown}"
         )
     config = apprise.AppriseConfig(asset=_asset())
     if not config.add(str(path)):
-        raise ConfigError(f"notify.apprise_config: apprise cannot load {path}")
+        raise ConfigError(f"notify.apprise_config: apprise cannot load {shown}")
     services = config.services()
     if not services:
-        raise ConfigError(f"notify.apprise_config: {path} holds no valid apprise URL (YAML or TEXT format)")
+        raise ConfigError(f"notify.apprise_config: {shown} holds no valid apprise URL (YAML or TEXT format)")
     wanted = {tag.lower(), "always"}
     chosen = [s for s in services if not s.tags or wanted & {str(t).lower() for t in s.tags}]
     if not chosen:
-        raise ConfigError(f"notify.apprise_config: no URL in {path} is untagged or tagged {tag!r}")
+        raise ConfigError(f"notify.apprise_config: no URL in {shown} is untagged or tagged {tag!r}")
     return [str(s.url(privacy=False)) for s in chosen]

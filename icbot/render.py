@@ -29,7 +29,8 @@ def config_table(view: Mapping[str, Any]) -> Table:
     """The effective configuration (already redacted) as one key/value table, sections in file order."""
     source = view.get("source")
     title = f"icbot configuration — {source}" if source else "icbot configuration — built-in defaults"
-    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    # Text, not a markup string: a path like "/tmp/[/x].yaml" is a file name, not rich markup
+    table = Table(title=Text(title), title_justify="left", show_header=True, header_style="bold")
     table.add_column("key", style="cyan", no_wrap=True)
     table.add_column("value", overflow="fold")
     for key, value in view.items():

@@ -44,7 +44,17 @@ BAD = [
     ("mode: live", "gateway.account: must be set when mode is live", "the live account id"),
     ("mode: live\ngateway: {account: DU1234567}", "gateway.account:", "is a paper account but mode is live"),
     ("gateway: {account: U1234567}", "gateway.account:", "is not a paper account but mode is paper"),
-    ("strategy: {symbol: ''}", "strategy.symbol:", "non-empty"),
+    ("strategy: {symbol: ''}", 'strategy.symbol: "" is not allowed', "SPX | XSP"),
+    ("strategy: {symbol: SPY}", 'strategy.symbol: "SPY" is not allowed', "allowed: SPX | XSP"),
+    ("strategy: {symbol: xsp}", 'strategy.symbol: "xsp" is not allowed (did you mean XSP?)', "SPX | XSP"),
+    (
+        "strategy: {symbol: XSP, trading_class: SPXW}",
+        'strategy.trading_class: "SPXW" is not the 0DTE trading class of XSP (XSP)',
+        "allowed: SPXW with symbol SPX, XSP with symbol XSP",
+    ),
+    ("strategy: {symbol: XSP}", 'strategy.trading_class: "SPXW" (the default) is not the 0DTE', "XSP with symbol XSP"),
+    ("strategy: {trading_class: SPX}", 'strategy.trading_class: "SPX" is not the 0DTE trading class of SPX (SPXW)', ""),
+    ("strategy: {symbol: SPX, trading_class: XSP}", 'strategy.trading_class: "XSP" is not the 0DTE', "SPXW with"),
     ("strategy: {combo_tick: 0}", "strategy.combo_tick: 0 is out of range", "above 0"),
     ("strategy: {combo_tick: -0.05}", "strategy.combo_tick: -0.05 is out of range", "above 0"),
     ("entry: {minutes_after_open: -1}", "entry.minutes_after_open: -1", "from 0 to"),
@@ -70,7 +80,16 @@ BAD = [
     ("strikes: {min_delta: -1}", "strikes.min_delta: -1 is out of range", "from 0 to 50"),
     ("strikes: {tie_tolerance: -0.01}", "strikes.tie_tolerance: -0.01 is out of range", "from 0"),
     ("strikes: {wing_width: 0}", "strikes.wing_width: 0 is out of range", "above 0"),
-    ("strikes: {wing_width: 22}", "strikes.wing_width: 22 is not a multiple of 5", "5, 10, 15, 20"),
+    (
+        "strikes: {wing_width: 22}",
+        "strikes.wing_width: 22 is not a multiple of 5 (SPX strike spacing)",
+        "5, 10, 15, 20",
+    ),
+    (
+        "strategy: {symbol: XSP, trading_class: XSP}\nstrikes: {wing_width: 2.5}",
+        "strikes.wing_width: 2.5 is not a multiple of 1 (XSP strike spacing)",
+        "1, 2, 3, 4, ...",
+    ),
     ("size: {mode: fixed_pct}", 'size.mode: "fixed_pct"', "fixed | net_liquidation_pct | available_funds_pct"),
     ("size: {contracts: 0}", "size.contracts: 0 is out of range", "from 1 to 10"),
     ("size: {max_contracts: 0}", "size.max_contracts: 0 is out of range", "the hard ceiling 10"),
@@ -88,7 +107,7 @@ BAD = [
     ("exits: {stop_multiple: 1}", "exits.stop_multiple: 1 is out of range", "above 1"),
     ("exits: {stop_multiple: 0.5}", "exits.stop_multiple: 0.5 is out of range", "above 1"),
     ("exits: {stop_trigger: mid}", 'exits.stop_trigger: "mid" is not allowed', "midpoint"),
-    ("exits: {time_exit: 11:30}", "exits.time_exit: 690 is a number", 'write "11:30"'),
+    ("exits: {time_exit: 690}", "exits.time_exit: 690 is a number, not a time", '"HH:MM"'),
     ("exits: {time_exit: '25:00'}", 'exits.time_exit: "25:00" is not a time HH:MM', '"HH:MM"'),
     ("exits: {time_exit: 11h30}", 'exits.time_exit: "11h30" is not a time HH:MM', '"HH:MM"'),
     ("exits: {time_exit: '09:33'}", 'exits.time_exit: "09:33" is not after the entry deadline 09:33 ET', "15:45"),
@@ -246,3 +265,59 @@ def test_redacted_masks_the_account_and_is_plain_json(tmp_path):
     text = json.dumps(view)
     assert "DU1234567" not in text
     assert json.loads(text) == view
+
+
+def test_xsp_is_the_other_product_and_keeps_its_own_units(tmp_path: Path) -> None:
+    text = (
+        "strategy: {symbol: XSP, trading_class: XSP, combo_tick: 0.01}\nentry: {step: 0.01}\nstrikes: {wing_width: 2}\n"
+    )
+    c = load_config(_write(tmp_path, text), environ={})
+    assert (c.strategy.symbol, c.strategy.trading_class, c.strategy.combo_tick) == ("XSP", "XSP", 0.01)
+    assert c.strategy.product.strike_step == 1.0 and c.strikes.wing_width == 2.0 and c.entry.step == 0.01
+    assert Config().strategy.product.pair == "SPX/SPXW"
+
+
+def test_times_and_numbers_read_the_way_a_person_reads_them(tmp_path: Path) -> None:
+    c = load_config(_write(tmp_path, "exits: {time_exit: 11:30}\ngateway: {client_id: 017}\n"), environ={})
+    assert c.exits.time_exit == time(11, 30) and c.gateway.client_id == 17
+    c = load_config(_write(tmp_path, "exits: {time_exit: '9:45'}\nentry: {reprice_seconds: 2.5e0}\n"), environ={})
+    assert c.exits.time_exit == time(9, 45) and c.entry.reprice_seconds == 2.5
+
+
+def test_every_key_and_default_comes_from_the_dataclasses() -> None:
+    """A key added to a dataclass is a config key with its default at once: nothing else lists them."""
+    from dataclasses import fields
+
+    from icbot.config.checks import defaults_of
+
+    top = defaults_of(Config())
+    assert list(top) == [
+        "mode",
+        "gateway",
+        "strategy",
+        "entry",
+        "strikes",
+        "size",
+        "exits",
+        "filters",
+        "notify",
+        "storage",
+        "report",
+    ]
+    view = redacted(Config())
+    for name, section in top.items():
+        if name == "mode":
+            continue
+        assert list(defaults_of(section)) == [f.name for f in fields(section)]
+        assert set(view[name]) >= set(defaults_of(section)), name
+
+
+def test_report_starting_capital_is_a_positive_amount_or_null(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("report:\n  starting_capital: 50000\n", encoding="utf-8")
+    assert load_config(good, {}).report.starting_capital == 50000
+    assert load_config(None, {}).report.starting_capital is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("report:\n  starting_capital: -5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"report\.starting_capital"):
+        load_config(bad, {})

@@ -1,4 +1,4 @@
-"""Which IB account a run trades, and whether it fits the configured mode (SPEC §2).
+"""Which IB account a run trades, and whether it fits the configured mode (docs/strategy.md §10).
 
 A paper run that finds itself logged into a live account (or the reverse) must stop before it reads a single
 quote: that mistake costs real money. IB paper accounts start with "DU"; live runs must name their account.

@@ -1,9 +1,10 @@
 """Which strikes to stream: a pure function of the index level, the listed strikes and a volatility guess.
 
-IB allows 100 market-data lines and icbot promises never to use more than 50 (SPEC §6), while a 0DTE SPXW chain
-lists hundreds of strikes. Strike selection only ever needs the out-of-the-money strikes whose delta can fall in
-[min_delta, max_delta] and the wings 20 points beyond them, so the band is two windows — one below the index for
-puts, one above for calls — sized from the expected move, with the at-the-money middle left out. By default one
+IB allows 100 market-data lines and icbot promises never to use more than 50 (docs/simulator.md, "Benchmarks"),
+while a 0DTE SPXW chain lists hundreds of strikes. Strike selection only ever needs the out-of-the-money strikes
+whose delta can fall in [min_delta, max_delta] and the wings 20 points beyond them, so the band is two windows —
+one below the index for puts, one above for calls — sized from the expected move, with the at-the-money middle
+left out. By default one
 line per strike is counted, because the gateway streams only the out-of-the-money right of each strike. Whatever
 line budget is left widens the windows evenly (in standard deviations), because the volatility guess is only a
 guess: 0DTE skew puts the real 10-delta put further out than an at-the-money volatility suggests.

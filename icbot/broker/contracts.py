@@ -1,4 +1,8 @@
-"""Contracts: the indexes, today's SPXW expiry and single options, looked up once and cached.
+"""Contracts: the indexes, today's 0DTE expiry and single options, looked up once and cached.
+
+The product (SPX options of class SPXW, or XSP options of class XSP: icbot.core.products) is fixed per
+connection; the index contract, reqSecDefOptParams, every option lookup and the BAG all use its symbol and
+trading class. VIX is always the VIX.
 
 Every option a run may touch is learnt in one go: the contract details of the whole expiry, one request per
 right with the strike left blank. That is two requests instead of one per strike, which matters because
@@ -21,9 +25,8 @@ from ib_async.wrapper import RequestError
 from icbot.broker.errors import BrokerError, GatewayUnavailable, TransientBrokerError
 from icbot.broker.session import SEND_RATE, Session
 from icbot.broker.types import QualifiedOption
+from icbot.core.products import SPX, Product
 
-SYMBOL = "SPX"
-TRADING_CLASS = "SPXW"
 INDEX_EXCHANGE = "CBOE"
 NO_SECURITY = 200  # "No security definition has been found for the request"
 BULK_QUALIFY = 4  # from this many options on, load the whole expiry in two requests instead
@@ -32,8 +35,9 @@ BULK_QUALIFY = 4  # from this many options on, load the whole expiry in two requ
 class Contracts(Session):
     """Index and option contracts known to the gateway, with their conIds."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, product: Product = SPX, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.product = product
         self._indexes: dict[str, Contract] = {}
         self._qualified: dict[tuple[date, str, float], tuple[Contract, QualifiedOption]] = {}
         self._loaded: set[date] = set()
@@ -53,7 +57,7 @@ class Contracts(Session):
         return found[0]
 
     async def list_strikes(self, session_date: date) -> list[float]:
-        """SPXW strikes IB lists for that expiry (put or call); [] if the expiry is not listed.
+        """The product's strikes IB lists for that expiry (put or call); [] if the expiry is not listed.
 
         Asks for the contract details of the whole expiry, one request per right (strike left blank), which
         also learns every conId: streaming the chain afterwards needs no further qualification requests,
@@ -63,15 +67,16 @@ class Contracts(Session):
         return sorted({k for (d, _, k) in self._qualified if d == session_date})
 
     async def strikes_from_secdef(self, session_date: date) -> list[float]:
-        """SPXW strikes from reqSecDefOptParams: the union over expiries, so possibly not all listed today."""
-        spx = await self._index(SYMBOL)
+        """The product's strikes from reqSecDefOptParams: the union over expiries, so possibly not all listed today."""
+        p = self.product
+        index = await self._index(p.symbol)
         chains = await self.request(
-            lambda: self.ib.reqSecDefOptParamsAsync(SYMBOL, "", "IND", spx.conId), "SPX option chain"
+            lambda: self.ib.reqSecDefOptParamsAsync(p.symbol, "", "IND", index.conId), f"{p.symbol} option chain"
         )
         expiry = session_date.strftime("%Y%m%d")
         strikes: set[float] = set()
         for chain in chains:
-            if chain.tradingClass == TRADING_CLASS and expiry in chain.expirations:
+            if chain.tradingClass == p.trading_class and expiry in chain.expirations:
                 strikes.update(float(k) for k in chain.strikes)
         return sorted(strikes)
 
@@ -79,34 +84,33 @@ class Contracts(Session):
         if session_date in self._loaded:
             return
         expiry = session_date.strftime("%Y%m%d")
+        label = self.product.label
         self.ensure_connected()
         try:
             futures = [self.ib.reqContractDetailsAsync(self._option(session_date, r, 0.0)) for r in ("P", "C")]
         except ConnectionError as exc:
-            raise GatewayUnavailable(f"SPXW {expiry} chain: connection to {self.where} lost ({exc})") from None
+            raise GatewayUnavailable(f"{label} {expiry} chain: connection to {self.where} lost ({exc})") from None
         try:
             results = await asyncio.wait_for(
                 asyncio.gather(*futures, return_exceptions=True), max(self.real(self.timeout), 3.0)
             )
         except TimeoutError:
             self.ensure_connected()
-            raise TransientBrokerError(f"SPXW {expiry} chain: no answer from {self.where}") from None
+            raise TransientBrokerError(f"{label} {expiry} chain: no answer from {self.where}") from None
         for right, res in zip(("P", "C"), results, strict=True):
             if isinstance(res, RequestError):
                 if res.code == NO_SECURITY:
                     continue
-                raise self.map_request_error(res.code, res.message, f"SPXW {expiry} {right} chain")
+                raise self.map_request_error(res.code, res.message, f"{label} {expiry} {right} chain")
             if isinstance(res, ConnectionError):
-                raise GatewayUnavailable(f"SPXW {expiry} chain: connection to {self.where} lost") from None
+                raise GatewayUnavailable(f"{label} {expiry} chain: connection to {self.where} lost") from None
             if isinstance(res, BaseException):
                 raise res
             for d in res:
                 c = d.contract
                 if c is None or not c.conId or (c.right or "")[:1].upper() != right:
                     continue
-                if c.tradingClass not in (TRADING_CLASS, "") or not (c.lastTradeDateOrContractMonth or "").startswith(
-                    expiry
-                ):
+                if not self._is_ours(c, expiry):
                     continue
                 self._remember(session_date, right, float(c.strike), c)
         self._loaded.add(session_date)
@@ -118,16 +122,26 @@ class Contracts(Session):
         self.known[q.con_id] = q
         return q
 
+    def _is_ours(self, c: Contract, expiry: str) -> bool:
+        """An option of the configured product (symbol and trading class, when IB says) expiring that day."""
+        p = self.product
+        return (
+            (c.symbol or p.symbol) == p.symbol
+            and (c.tradingClass or p.trading_class) == p.trading_class
+            and (c.lastTradeDateOrContractMonth or "").startswith(expiry)
+        )
+
     def _option(self, session_date: date, right: str, strike: float) -> Option:
+        p = self.product
         return Option(
-            SYMBOL,
+            p.symbol,
             session_date.strftime("%Y%m%d"),
             float(strike),
             right,
             "SMART",
-            multiplier="100",
-            currency="USD",
-            tradingClass=TRADING_CLASS,
+            multiplier=str(p.multiplier),
+            currency=p.currency,
+            tradingClass=p.trading_class,
         )
 
     async def _qualify_many(
@@ -162,12 +176,16 @@ class Contracts(Session):
             results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), real_timeout)
         except TimeoutError:
             self.ensure_connected()
-            raise TransientBrokerError(f"qualifying {len(todo)} SPXW options: no answer from {self.where}") from None
+            raise TransientBrokerError(
+                f"qualifying {len(todo)} {self.product.label} options: no answer from {self.where}"
+            ) from None
         for (right, strike), res in zip(todo, results, strict=True):
             if isinstance(res, RequestError):
                 if res.code == NO_SECURITY:
                     continue
-                raise self.map_request_error(res.code, res.message, f"qualifying SPXW {strike:g}{right}")
+                raise self.map_request_error(
+                    res.code, res.message, f"qualifying {self.product.label} {strike:g}{right}"
+                )
             if isinstance(res, ConnectionError):
                 raise GatewayUnavailable(f"qualifying options: connection to {self.where} lost") from None
             if isinstance(res, BaseException):
@@ -179,27 +197,25 @@ class Contracts(Session):
             out[(right, strike)] = (contract, q)
         return out
 
-    @staticmethod
-    def _pick(details: list[ContractDetails], session_date: date, right: str, strike: float) -> Contract | None:
+    def _pick(self, details: list[ContractDetails], session_date: date, right: str, strike: float) -> Contract | None:
         expiry = session_date.strftime("%Y%m%d")
         for d in details:
             c = d.contract
             if (
                 c is not None
                 and c.conId
-                and c.tradingClass in (TRADING_CLASS, "")
+                and self._is_ours(c, expiry)
                 and (c.right or "")[:1].upper() == right
                 and math.isclose(float(c.strike), strike)
-                and (c.lastTradeDateOrContractMonth or "").startswith(expiry)
             ):
                 return c
         return None
 
     async def qualify_option(self, session_date: date, right: str, strike: float) -> QualifiedOption:
-        """conId and OCC symbol of one SPXW option (e.g. a wing outside the streamed band)."""
+        """conId and OCC symbol of one option of the product (e.g. a wing outside the streamed band)."""
         got = await self._qualify_many(session_date, [(right, float(strike))])
         if (right, float(strike)) not in got:
-            raise BrokerError(f"SPXW {session_date} {strike:g}{right} is not listed at IB")
+            raise BrokerError(f"{self.product.label} {session_date} {strike:g}{right} is not listed at IB")
         return got[(right, float(strike))][1]
 
     def _contract_for(self, con_id: int) -> Contract | None:

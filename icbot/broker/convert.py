@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from ib_async import Bag, Contract, Order, Ticker, Trade
 from ib_async import ComboLeg as IbComboLeg
@@ -29,11 +28,12 @@ from icbot.broker.types import (
     Position,
     QualifiedOption,
 )
+from icbot.core.journal import OrderStatus
+from icbot.core.zones import NEW_YORK as NEW_YORK  # re-exported: one definition, many importers
 
-NEW_YORK = ZoneInfo("America/New_York")
 # IB's zone name for New York in order time fields (tws-protocol.md §5: "20250103 10:00:00 US/Eastern").
 IB_EASTERN = "US/Eastern"
-BAG_SYMBOL = "SPX"
+BAG_SYMBOL = "SPX"  # the default underlying of a BAG; the gateway passes its product's symbol (SPX or XSP)
 ROUTE = "SMART"
 CURRENCY = "USD"
 _REAL_STATUSES = frozenset(
@@ -73,10 +73,11 @@ def quote_price(value: object) -> float | None:
 # -- icbot → ib_async -------------------------------------------------------------------------------
 
 
-def to_ib_bag(legs: Iterable[ComboLeg]) -> Bag:
-    """The BAG contract of a combo: symbol SPX, SMART-routed (a guaranteed option-vs-option combo), ratio 1 legs."""
+def to_ib_bag(legs: Iterable[ComboLeg], symbol: str = BAG_SYMBOL) -> Bag:
+    """The BAG contract of a combo: symbol = the legs' underlying (SPX or XSP), SMART-routed (a guaranteed
+    option-vs-option combo), ratio 1 legs."""
     return Bag(
-        symbol=BAG_SYMBOL,
+        symbol=symbol,
         exchange=ROUTE,
         currency=CURRENCY,
         comboLegs=[IbComboLeg(conId=leg.con_id, ratio=1, action=leg.action, exchange=ROUTE) for leg in legs],
@@ -203,7 +204,7 @@ def from_ib_trade(
     if filled == 0.0:
         # completedOrder carries the fill on the order, not in an orderStatus.
         filled = num(o.filledQuantity) or 0.0
-    status = effective_status(trade)
+    status = OrderStatus.parse(effective_status(trade))
     remaining = num(s.remaining) or 0.0
     if status not in DONE_STATUSES and remaining == 0.0 and filled < quantity:
         # no orderStatus yet (a fresh order, or one learnt from openOrder): nothing has filled that we know of
@@ -227,6 +228,7 @@ def from_ib_trade(
         oca_group=o.ocaGroup or None,
         last_error=last_error if last_error is not None else last_error_of(trade),
         legs=legs_of(trade.contract, known),
+        client_id=int(o.clientId or s.clientId or 0),
     )
 
 

@@ -32,6 +32,7 @@ from icbot.broker.orders import OrderDesk
 from icbot.broker.session import log
 from icbot.broker.types import AccountValues, ComboOrder, Execution, Position
 from icbot.clock import Clock
+from icbot.core.products import SPX, Product, product_for
 
 CONNECT_REAL_FLOOR = 2.0  # real seconds for the handshake and ib_async's startup sync, whatever the clock
 CLIENT_ID_IN_USE = 326
@@ -51,6 +52,15 @@ class GatewayConfig(Protocol):
     def account(self) -> str: ...
 
 
+class StrategyConfig(Protocol):
+    """Anything naming the traded product (icbot.config's StrategyConfig in practice): SPX/SPXW or XSP/XSP."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def trading_class(self) -> str: ...
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (is IB Gateway running and the API port open?)"
@@ -59,7 +69,9 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def _connect_once(host: str, port: int, client_id: int, clock: Clock, timeout: float) -> IB:
+async def _connect_once(
+    host: str, port: int, client_id: int, clock: Clock, timeout: float, *, readonly: bool = False
+) -> IB:
     """One connection attempt: the socket, the API handshake and ib_async's startup sync.
 
     The configured account is not passed to ib_async: if it is wrong, ib_async would subscribe to its updates
@@ -81,7 +93,7 @@ async def _connect_once(host: str, port: int, client_id: int, clock: Clock, time
     ib.errorEvent += on_error
     real = max(clock.real_seconds(timeout), CONNECT_REAL_FLOOR)
     task = asyncio.ensure_future(
-        ib.connectAsync(host, port, clientId=client_id, timeout=real, fetchFields=StartupFetchALL)
+        ib.connectAsync(host, port, clientId=client_id, timeout=real, readonly=readonly, fetchFields=StartupFetchALL)
     )
     try:
         done, _ = await asyncio.wait({task, failed}, timeout=real * 4, return_when=asyncio.FIRST_COMPLETED)
@@ -110,13 +122,28 @@ class Gateway(OrderDesk):
 
     @classmethod
     async def connect(
-        cls, cfg: GatewayConfig, *, clock: Clock, deadline: datetime, mode: str, timeout: float = 10.0
+        cls,
+        cfg: GatewayConfig,
+        *,
+        clock: Clock,
+        deadline: datetime,
+        mode: str,
+        timeout: float = 10.0,
+        strategy: StrategyConfig | None = None,
+        readonly: bool = False,
     ) -> Gateway:
         """Connect (retrying until `deadline`), check the account against `mode`, and return the session.
 
+        `strategy` names the traded product (config.strategy: SPX/SPXW, the default, or XSP/XSP); the index,
+        the option chain, option lookups and the BAG orders of this session all use it. `readonly` connects as
+        ib_async's read-only client (no open/completed orders fetched at start-up): for `icbot status`, which
+        never places or cancels anything.
+
         Raises GatewayUnavailable when no attempt succeeded by the deadline, WrongAccount when the account
-        does not fit the mode (not retried: waiting will not change it).
+        does not fit the mode (not retried: waiting will not change it), ValueError for a product icbot does
+        not trade (the configuration loader refuses those first).
         """
+        product: Product = SPX if strategy is None else product_for(strategy.symbol, strategy.trading_class)
         host, port, client_id = str(cfg.host), int(cfg.port), int(cfg.client_id)
         configured = str(getattr(cfg, "account", "") or "").strip()
         attempts = 0
@@ -144,7 +171,7 @@ class Gateway(OrderDesk):
             ):
                 with attempt:
                     attempts += 1
-                    ib = await _connect_once(host, port, client_id, clock, timeout)
+                    ib = await _connect_once(host, port, client_id, clock, timeout, readonly=readonly)
         except _RETRYABLE as exc:
             by = deadline.astimezone(NEW_YORK).strftime("%H:%M:%S")
             plural = "" if attempts == 1 else "s"
@@ -158,8 +185,16 @@ class Gateway(OrderDesk):
         except BaseException:
             ib.disconnect()
             raise
-        log.info("connected to %s:%s as client %s, account %s (%s)", host, port, client_id, account, mode)
-        return cls(ib, clock=clock, account=account, mode=mode, host=host, port=port, timeout=timeout)
+        log.info(
+            "connected to %s:%s as client %s, account %s (%s), trading %s",
+            host,
+            port,
+            client_id,
+            account,
+            mode,
+            product.pair,
+        )
+        return cls(ib, clock=clock, account=account, mode=mode, host=host, port=port, timeout=timeout, product=product)
 
     async def close(self) -> None:
         """Disconnect (idempotent). Server-side subscriptions end with the connection."""
@@ -193,7 +228,7 @@ class Gateway(OrderDesk):
 
     async def what_if_margin(self, order: ComboOrder) -> float | None:
         """IB's initial-margin change for the exact order (its whole quantity); None if IB reports none."""
-        contract = to_ib_bag(order.legs)
+        contract = to_ib_bag(order.legs, self.product.symbol)
         ib_order = to_ib_order(order, account=self.account)
         state = await self.request(
             lambda: self.ib.whatIfOrderAsync(contract, ib_order), "what-if margin", order_errors=True
@@ -227,4 +262,4 @@ class Gateway(OrderDesk):
         return sorted(out, key=lambda e: (e.at, e.exec_id))
 
 
-__all__ = ["Gateway", "GatewayConfig"]
+__all__ = ["Gateway", "GatewayConfig", "StrategyConfig"]

@@ -2,9 +2,9 @@
 
 The chain is streamed, not snapshotted, and it is started before 09:32: IB's model greeks arrive
 asynchronously and qualifying plus ticking a chain takes tens of seconds on a real gateway, most of the one
-minute entry window. Lines are counted against a hard budget of 50 (SPEC §6, IB's own limit is 100): the SPX
-line, a short-lived VIX line and the option lines together never exceed it, and lines that are no longer
-wanted are cancelled before new ones open.
+minute entry window. Lines are counted against a hard budget of 50 (SPEC §6, IB's own limit is 100): the
+underlying's line (SPX or XSP, the configured product), a short-lived VIX line and the option lines together
+never exceed it, and lines that are no longer wanted are cancelled before new ones open.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from ib_async import Contract, Ticker
 
 from icbot.broker.band import band_strikes as _band_strikes
-from icbot.broker.contracts import SYMBOL, Contracts
+from icbot.broker.contracts import Contracts
 from icbot.broker.convert import bars_from_ib, index_price, quote_from_ticker
 from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable
 from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, SEND_RATE, log
@@ -74,7 +74,8 @@ class MarketData(Contracts):
             if err is not None:
                 code, text = err
                 raise MarketDataUnavailable(
-                    f"{what}: {text} (IB {code}); icbot needs live SPX/SPXW market data — check the subscriptions",
+                    f"{what}: {text} (IB {code}); icbot needs live {self.product.pair} market data — "
+                    "check the subscriptions",
                     code,
                 )
 
@@ -142,12 +143,17 @@ class MarketData(Contracts):
                 self._index_lines.pop(symbol, None)
                 self._close_line(contract)
 
-    async def spx_price(self, *, timeout: float | None = None) -> float | None:
-        """SPX's level (last, else yesterday's close); None if no quote came within `timeout` (virtual s).
+    async def index_price(self, *, timeout: float | None = None) -> float | None:
+        """The underlying index's level (SPX or XSP: the configured product; last, else yesterday's close).
 
-        The SPX line stays open: the snapshot reads it and `check` watches it for short-strike touches.
+        None if no quote came within `timeout` (virtual s). The line stays open: the snapshot reads it and
+        `check` watches it for short-strike touches.
         """
-        return await self._index_level(SYMBOL, keep=True, timeout=timeout)
+        return await self._index_level(self.product.symbol, keep=True, timeout=timeout)
+
+    async def spx_price(self, *, timeout: float | None = None) -> float | None:
+        """Deprecated name of `index_price` (the configured underlying, which is XSP when trading XSP)."""
+        return await self.index_price(timeout=timeout)
 
     async def vix(self, *, timeout: float | None = None) -> float | None:
         """VIX's level, read once and its line closed again; None if IB has no VIX quote for this account."""
@@ -161,7 +167,11 @@ class MarketData(Contracts):
     def band_strikes(
         self, spx: float, listed: Sequence[float], *, vol: float | None, max_lines: int = 48, **kwargs: Any
     ) -> list[float]:
-        """See `icbot.broker.band.band_strikes` (pure). One line per strike, matching stream_chain's "otm"."""
+        """See `icbot.broker.band.band_strikes` (pure). One line per strike, matching stream_chain's "otm".
+
+        `spx` is the underlying's level in the product's own points (XSP: about SPX / 10); pass `wing`,
+        `min_delta` and `max_delta` from the configuration (the defaults are SPX's 20-point wing and 10–16.9).
+        """
         return _band_strikes(spx, listed, vol=vol, max_lines=max_lines, **kwargs)
 
     async def stream_chain(
@@ -169,14 +179,15 @@ class MarketData(Contracts):
     ) -> None:
         """Stream `strikes` of that expiry (model greeks included), within the line budget.
 
-        rights="otm" (default) streams the put of strikes below SPX and the call of strikes above it — all
+        rights="otm" (default) streams the put of strikes below the index and the call of strikes above it — all
         strike selection and the wings ever use — so the 50-line budget covers twice the range;
         rights="both" streams put and call of every strike (pair it with band_strikes(...,
         lines_per_strike=2)). Lines no longer wanted are cancelled first. Strikes beyond the budget are
-        dropped furthest from SPX first (listed in `self.trimmed`). Returns once every new line has ticked
+        dropped furthest from the index first (listed in `self.trimmed`). Returns once every new line has ticked
         or `settle` virtual seconds passed (at least the real time the message throttle needs to send the
         requests); raises MarketDataUnavailable or CompetingSession when IB says the data will not come.
         """
+        underlying = self.product.symbol
         if rights not in ("both", "otm"):
             raise ValueError(f"rights must be 'both' or 'otm', not {rights!r}")
         # lines the gateway refused or killed (354, 10197) are asked for again
@@ -188,7 +199,7 @@ class MarketData(Contracts):
                 self._forget_failures([line.contract.conId])
         self._forget_failures()
         wanted = sorted({float(k) for k in strikes})
-        centre = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
+        centre = index_price(self._index_lines[underlying]) if underlying in self._index_lines else None
         if centre is None and wanted:
             centre = wanted[len(wanted) // 2]
 
@@ -240,11 +251,13 @@ class MarketData(Contracts):
         self._lines.clear()
 
     def snapshot(self) -> ChainSnapshot:
-        """The streamed chain now; SPX from its own line, else the underlying price in the model greeks."""
+        """The streamed chain now; the index (`spx`: SPX or XSP, the product's underlying) from its own line, else
+        the underlying price in the model greeks."""
         self._raise_md([line.contract.conId for line in self._lines.values()], "option chain")
         self.ensure_fresh_data("option chain")
         quotes = {(r, k): quote_from_ticker(line.ticker, r, k) for (r, k), line in self._lines.items()}
-        spx = index_price(self._index_lines[SYMBOL]) if SYMBOL in self._index_lines else None
+        underlying = self.product.symbol
+        spx = index_price(self._index_lines[underlying]) if underlying in self._index_lines else None
         if spx is None:
             unds = sorted(q.und_price for q in quotes.values() if q.und_price)
             spx = unds[len(unds) // 2] if unds else None
@@ -284,11 +297,21 @@ class MarketData(Contracts):
             contract.exchange = "SMART"
         return await self._bars(contract, start, end, "MIDPOINT")
 
-    async def index_range(self, symbol: str, start: datetime, end: datetime) -> tuple[float, float] | None:
-        """(low, high) of an index between start and end from its 1-minute TRADES bars; None without bars.
+    async def underlying_range(self, start: datetime, end: datetime) -> tuple[float, float] | None:
+        """(low, high) of the product's underlying (SPX or XSP) between start and end; None without bars.
 
         `check` runs every few minutes; the bars show a short strike touched between two runs too.
         """
+        return await self.index_range(self.product.symbol, start, end)
+
+    async def index_range(self, symbol: str, start: datetime, end: datetime) -> tuple[float, float] | None:
+        """(low, high) of an index between start and end from its 1-minute TRADES bars; None without bars.
+
+        "SPX" means the configured underlying (XSP when trading XSP), so the strikes it is compared with are in
+        the same points; prefer `underlying_range`. Any other symbol (e.g. "VIX") is that index.
+        """
+        if symbol == "SPX":
+            symbol = self.product.symbol
         bars = await self._bars(await self._index(symbol), start, end, "TRADES")
         if not bars:
             return None

@@ -1,8 +1,8 @@
 """Orders: place, re-price, cancel and look up combo orders — never retried, always confirmed.
 
 A placement is sent exactly once. If the gateway neither acknowledges nor refuses it in time, the order may or
-may not exist, so the caller gets OrderUnconfirmed and must look it up by orderRef (SPEC §2) — resending could
-open a second condor. ib_async keeps its own idea of an order's status and changes it on mere warnings
+may not exist, so the caller gets OrderUnconfirmed and must look it up by orderRef (docs/operations.md §4) —
+resending could open a second condor. ib_async keeps its own idea of an order's status and changes it on mere warnings
 (ValidationError) or errors about a *change* (Cancelled although the order still works); every status here is
 the last one the gateway itself reported (`convert.effective_status`).
 """
@@ -102,7 +102,7 @@ class OrderDesk(MarketData):
         in time, GatewayUnavailable when the connection drops (the order may exist then: look it up by ref).
         A transmit=False order gets no acknowledgement from IB and is returned as sent.
         """
-        contract = to_ib_bag(order.legs)
+        contract = to_ib_bag(order.legs, self.product.symbol)
         ib_order = to_ib_order(order, account=self.account)
         for leg in order.legs:
             self.known.setdefault(leg.con_id, QualifiedOption(leg.con_id, leg.local_symbol, leg.right, leg.strike))

@@ -23,6 +23,7 @@ config_app = typer.Typer(
     help="Inspect the configuration.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: typer 0.29's rich help shows flags as "<bool>" (see icbot.cli.app)
 )
 
 ENV_VARS = ("ICBOT_CONFIG", "ICBOT_DB", "ICBOT_CLOCK", "ICBOT_NOTIFY_URLS")
@@ -45,7 +46,10 @@ def environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
 @config_app.command("check")
 def check(
     config_path: Annotated[
-        Path | None, typer.Option("--config", "-c", help="config.yaml to check (else $ICBOT_CONFIG, ./config.yaml).")
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="config.yaml to check (else $ICBOT_CONFIG, ./config.yaml).", readable=False
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:

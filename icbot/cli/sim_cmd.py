@@ -14,7 +14,7 @@ from datetime import datetime
 
 import typer
 
-from icbot.clock import ENV_VAR, NEW_YORK, Clock
+from icbot.clock import ENV_VAR, MAX_SPEED, MAX_YEAR, MIN_YEAR, NEW_YORK, Clock
 from icbot.errors import UsageError
 
 FAULT_OPTION = typer.Option(
@@ -31,6 +31,8 @@ def _parse_start(text: str) -> datetime:
         start = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--start {text!r} is not an ISO date-time like 2026-11-24T09:31:00") from None
+    if not MIN_YEAR <= start.year <= MAX_YEAR:
+        raise UsageError(f"--start {text!r} is not in {MIN_YEAR}–{MAX_YEAR}")
     return start if start.tzinfo else start.replace(tzinfo=NEW_YORK)
 
 
@@ -53,8 +55,10 @@ def sim(
     from icbot.sim.server import SimConfig
     from icbot.sim.sessions import early_close, next_session_start
 
-    if speed < 0:
-        raise UsageError("--speed must be >= 0")
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} is out of range; allowed: 0 to 65535 (0 picks a free port)")
+    if not 0 <= speed <= MAX_SPEED:  # also refuses nan and inf
+        raise UsageError(f"--speed {speed:g} is out of range; allowed: 0 to {MAX_SPEED:g}")
     if start is not None:
         clock = Clock.virtual(_parse_start(start), speed)
     else:

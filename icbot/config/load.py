@@ -1,4 +1,9 @@
-"""Find, read and validate the configuration file (see docs/configuration.md for every rule)."""
+"""Find, read and validate the configuration file (see docs/configuration.md for every rule).
+
+The allowed keys and their defaults are not listed here: each `Section` takes them from the dataclasses of
+icbot.config.model (`checks.defaults_of`), so a default is written exactly once. This module adds only what
+the dataclasses cannot say: ranges, cross-field rules and the product rules of icbot.core.products.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,19 @@ from typing import Any
 
 import yaml
 
-from icbot.config.checks import Range, Section, num, parse_hhmm, show
+from icbot.config import strict_yaml
+from icbot.config.checks import (
+    MAX_SHOWN,
+    PATH_ALLOWED,
+    Range,
+    Section,
+    clip,
+    clip_path,
+    defaults_of,
+    num,
+    resolve_path,
+    show,
+)
 from icbot.config.model import (
     EARLY_CLOSE_EXIT_MINUTES,
     EXIT_MARGIN_MINUTES,
@@ -26,22 +43,18 @@ from icbot.config.model import (
     FiltersConfig,
     GatewayConfig,
     NotifyConfig,
+    ReportConfig,
     SizeConfig,
     StorageConfig,
     StrategyConfig,
     StrikesConfig,
     is_paper_account,
 )
+from icbot.core.products import PRODUCTS, SYMBOLS, product_for, product_of_symbol
 from icbot.errors import ConfigError
 
-_SECTIONS = ("gateway", "strategy", "entry", "strikes", "size", "exits", "filters", "notify", "storage")
-TOP_KEYS = ("mode", *_SECTIONS)
-GATEWAY_KEYS = ("host", "port", "client_id", "account")
-STRATEGY_KEYS = ("symbol", "trading_class", "combo_tick")
-ENTRY_KEYS = ("minutes_after_open", "deadline_minutes_after_open", "reprice_seconds", "step", "min_credit")
-STRIKES_KEYS = ("target_delta", "max_delta", "min_delta", "tie_tolerance", "wing_width")
-SIZE_KEYS = ("mode", "contracts", "percent", "max_contracts")
-EXITS_KEYS = ("profit_target_pct", "stop_multiple", "stop_trigger", "time_exit")
+MAX_FILE_BYTES = 1 << 20  # a config file is a few hundred bytes; a megabyte is not a config file
+HOST_PATTERN = r"[A-Za-z0-9._:%-]{1,253}"
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -52,66 +65,110 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     config = _build(data, source)
     db_override = env.get("ICBOT_DB", "").strip()
     if db_override:
-        config = _replace_db(config, Path(db_override).expanduser())
+        try:
+            db = resolve_path(db_override, None)
+        except ValueError as exc:
+            raise ConfigError(f"ICBOT_DB: {show(db_override)} {exc}; allowed: {PATH_ALLOWED}") from None
+        config = _replace_db(config, db)
     return config
+
+
+def _source_path(text: str, what: str) -> Path:
+    try:
+        return resolve_path(text, None)
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {show(text)} {exc}; allowed: the path of a YAML configuration file") from None
 
 
 def _choose_source(path: Path | None, env: Mapping[str, str]) -> Path | None:
     if path is not None:
-        return Path(path).expanduser()
+        return _source_path(str(path), "--config")
     from_env = env.get("ICBOT_CONFIG", "").strip()
     if from_env:
-        return Path(from_env).expanduser()
+        return _source_path(from_env, "ICBOT_CONFIG")
     local = Path("config.yaml")
-    return local if local.is_file() else None
+    try:
+        return local if local.is_file() else None
+    except OSError as exc:  # e.g. a working directory icbot may not look into
+        raise ConfigError(f"./config.yaml: cannot check whether it exists ({exc.strerror or exc})") from None
 
 
 def _read_yaml(source: Path) -> Mapping[str, Any]:
+    where = clip_path(source)
     try:
-        text = source.read_text(encoding="utf-8")
+        with source.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError(f"{source}: configuration file not found") from None
+        raise ConfigError(f"{where}: configuration file not found") from None
     except IsADirectoryError:
-        raise ConfigError(f"{source}: is a directory, not a configuration file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read the configuration file ({exc})") from None
+        raise ConfigError(f"{where}: is a directory, not a configuration file") from None
+    except OSError as exc:  # the message without the file name, which `where` already shows (bounded)
+        raise ConfigError(
+            f"{where}: cannot read the configuration file ({exc.strerror or type(exc).__name__})"
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KiB, not a configuration file")
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: cannot read the configuration file (not UTF-8 text at byte {exc.start})") from None
+    try:
+        data = strict_yaml.load(text)
+    except strict_yaml.Refusal as exc:
+        key = _dotted(exc.path)
+        line = f" (line {exc.line})" if exc.line is not None and "line" not in exc.problem else ""
+        raise ConfigError(f"{key}: {exc.problem}{line}; allowed: {exc.allowed} [{where}]") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}" if mark is not None else "somewhere"
-        problem = exc.problem or exc.context or "unreadable"
-        raise ConfigError(f"{source}: {where}: malformed YAML ({problem})") from None
+        at = f"line {mark.line + 1}" if mark is not None else "somewhere"
+        problem = clip(exc.problem or exc.context or "unreadable", 2 * MAX_SHOWN)
+        raise ConfigError(f"{where}: {at}: malformed YAML ({problem})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: malformed YAML ({str(exc).splitlines()[0]})") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{where}: malformed YAML ({clip(first, 2 * MAX_SHOWN)})") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a value PyYAML itself cannot build
+        raise ConfigError(f"{where}: malformed YAML ({clip(f'{type(exc).__name__}: {exc}', 2 * MAX_SHOWN)})") from None
     if data is None:  # an empty file, or only comments: the defaults
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: the file must be a mapping of sections (mode:, gateway:, ...), got {show(data)}")
+        raise ConfigError(f"{where}: the file must be a mapping of sections (mode:, gateway:, ...), got {show(data)}")
     return data
 
 
-def _build(data: Mapping[str, Any], source: Path | None) -> Config:
-    top = Section("", data, TOP_KEYS, source)
-    mode = top.choice("mode", "paper", MODES)
+def _dotted(path: list[str]) -> str:
+    parts = [clip(p, 30) for p in path]
+    if len(parts) > 6:
+        parts = [*parts[:3], "...", *parts[-2:]]
+    out = ""
+    for p in parts:
+        out += p if p.startswith("[") or not out else f".{p}"
+    return out or "(top level)"
+
+
+def _build(data: Mapping[Any, Any], source: Path | None) -> Config:
+    top = Section("", data, defaults_of(Config()), source)
+    mode = top.choice("mode", MODES)
     base = source.parent if source is not None else None
-    gateway = _gateway(top.section("gateway", GATEWAY_KEYS), mode)
-    strategy = _strategy(top.section("strategy", STRATEGY_KEYS))
-    entry = _entry(top.section("entry", ENTRY_KEYS), strategy.combo_tick)
-    strikes = _strikes(top.section("strikes", STRIKES_KEYS))
-    size = _size(top.section("size", SIZE_KEYS))
-    exits = _exits(top.section("exits", EXITS_KEYS), entry)
-    filters = FiltersConfig(max_vix=top.section("filters", ("max_vix",)).optional_number("max_vix", Range(lo=0)))
-    notify = NotifyConfig(top.section("notify", ("apprise_config",)).optional_path("apprise_config", base))
-    storage = StorageConfig(top.section("storage", ("db",)).optional_path("db", base))
-    return Config(mode, gateway, strategy, entry, strikes, size, exits, filters, notify, storage, source)  # type: ignore[arg-type]
+    gateway = _gateway(top.section("gateway"), mode)
+    strategy = _strategy(top.section("strategy"))
+    entry = _entry(top.section("entry"), strategy.combo_tick)
+    strikes = _strikes(top.section("strikes"), strategy)
+    size = _size(top.section("size"))
+    exits = _exits(top.section("exits"), entry)
+    filters = FiltersConfig(top.section("filters").optional_number("max_vix", Range(lo=0)))
+    notify = NotifyConfig(top.section("notify").optional_path("apprise_config", base))
+    storage = StorageConfig(top.section("storage").optional_path("db", base))
+    report = ReportConfig(top.section("report").optional_number("starting_capital", Range(lo=0, lo_open=True, hi=1e12)))
+    return Config(mode, gateway, strategy, entry, strikes, size, exits, filters, notify, storage, report, source)  # type: ignore[arg-type]
 
 
 def _gateway(s: Section, mode: str) -> GatewayConfig:
-    host = s.string("host", "127.0.0.1", nonempty=True)
-    port = s.integer("port", 4002, Range(lo=1, hi=65535))
-    client_id = s.integer("client_id", 31, Range(lo=0, hi=2**31 - 1))
-    account = s.string("account", "", pattern=r"[A-Z0-9]*", pattern_help="IB account id in capitals, e.g. DU1234567")
+    host = s.string(
+        "host", nonempty=True, pattern=HOST_PATTERN, pattern_help="a host name or IP address, e.g. 127.0.0.1"
+    )
+    port = s.integer("port", Range(lo=1, hi=65535))
+    client_id = s.integer("client_id", Range(lo=0, hi=2**31 - 1))
+    account = s.string("account", pattern=r"[A-Z0-9]{0,20}", pattern_help="IB account id in capitals, e.g. DU1234567")
     if mode == "live" and not account:
         s.required("account", "when mode is live", 'the live account id, quoted, e.g. "U1234567"')
     if mode == "live" and is_paper_account(account):
@@ -122,16 +179,29 @@ def _gateway(s: Section, mode: str) -> GatewayConfig:
 
 
 def _strategy(s: Section) -> StrategyConfig:
-    symbol = s.string("symbol", "SPX", nonempty=True)
-    trading_class = s.string("trading_class", "SPXW", nonempty=True)
-    tick = s.number("combo_tick", 0.05, Range(lo=0, lo_open=True, hi=10))
+    """Exactly the products of icbot.core.products: SPX with SPXW, XSP with XSP."""
+    symbol = s.choice("symbol", SYMBOLS)
+    product = product_of_symbol(symbol)
+    assert product is not None
+    trading_class = s.string("trading_class", nonempty=True)
+    try:
+        product_for(symbol, trading_class)
+    except ValueError:
+        pairs = ", ".join(f"{p.trading_class} with symbol {p.symbol}" for p in PRODUCTS)
+        s.reject(
+            "trading_class",
+            trading_class,
+            f"is not the 0DTE trading class of {symbol} ({product.trading_class})",
+            pairs,
+        )
+    tick = s.number("combo_tick", Range(lo=0, lo_open=True, hi=10))
     return StrategyConfig(symbol, trading_class, tick)
 
 
 def _entry(s: Section, tick: float) -> EntryConfig:
     latest = EARLY_CLOSE_EXIT_MINUTES - 2
-    minutes = s.integer("minutes_after_open", 2, Range(lo=0, hi=latest))
-    deadline = s.integer("deadline_minutes_after_open", 3, Range(lo=0, hi=EARLY_CLOSE_EXIT_MINUTES - 1))
+    minutes = s.integer("minutes_after_open", Range(lo=0, hi=latest))
+    deadline = s.integer("deadline_minutes_after_open", Range(lo=0, hi=EARLY_CLOSE_EXIT_MINUTES - 1))
     if deadline <= minutes:
         s.reject(
             "deadline_minutes_after_open",
@@ -139,61 +209,69 @@ def _entry(s: Section, tick: float) -> EntryConfig:
             f"is not after entry.minutes_after_open ({minutes})",
             f"an integer from {minutes + 1} to {EARLY_CLOSE_EXIT_MINUTES - 1}",
         )
-    reprice = s.number("reprice_seconds", 5.0, Range(lo=0, lo_open=True, hi=60))
-    step = s.number("step", 0.05, Range(lo=0, lo_open=True, hi=100))
+    reprice = s.number("reprice_seconds", Range(lo=0, lo_open=True, hi=60))
+    step = s.number("step", Range(lo=0, lo_open=True, hi=100))
     if not _is_multiple(step, tick):
         s.reject("step", step, f"is not a multiple of strategy.combo_tick ({num(tick)})", f"a multiple of {num(tick)}")
-    min_credit = s.number("min_credit", 0.0, Range(lo=0, hi=1000))
+    min_credit = s.number("min_credit", Range(lo=0, hi=1000))
     return EntryConfig(minutes, deadline, reprice, step, min_credit)
 
 
-def _strikes(s: Section) -> StrikesConfig:
-    target = s.number("target_delta", 15.0, Range(lo=0, lo_open=True, hi=50))
-    max_delta = s.number("max_delta", 16.9, Range(lo=0, hi=50))
+def _strikes(s: Section, strategy: StrategyConfig) -> StrikesConfig:
+    target = s.number("target_delta", Range(lo=0, lo_open=True, hi=50))
+    max_delta = s.number("max_delta", Range(lo=0, hi=50))
     if max_delta < target:
         s.reject("max_delta", max_delta, f"is below strikes.target_delta ({num(target)})", f"{num(target)} to 50")
-    min_delta = s.number("min_delta", 10.0, Range(lo=0, hi=50))
+    min_delta = s.number("min_delta", Range(lo=0, hi=50))
     if min_delta > target:
         s.reject("min_delta", min_delta, f"is above strikes.target_delta ({num(target)})", f"0 to {num(target)}")
-    tie = s.number("tie_tolerance", 0.05, Range(lo=0, hi=50))
-    wing = s.number("wing_width", 20.0, Range(lo=0, lo_open=True, hi=1000))
-    if not _is_multiple(wing, 5.0):
-        s.reject("wing_width", wing, "is not a multiple of 5 (SPX strike spacing)", "5, 10, 15, 20, ...")
+    tie = s.number("tie_tolerance", Range(lo=0, hi=50))
+    wing = s.number("wing_width", Range(lo=0, lo_open=True, hi=1000))
+    product = strategy.product
+    step = product.strike_step
+    if not _is_multiple(wing, step):
+        examples = ", ".join(num(step * i) for i in range(1, 5))
+        s.reject(
+            "wing_width",
+            wing,
+            f"is not a multiple of {num(step)} ({product.symbol} strike spacing)",
+            f"{examples}, ...",
+        )
     return StrikesConfig(target, max_delta, min_delta, tie, wing)
 
 
 def _size(s: Section) -> SizeConfig:
-    mode = s.choice("mode", "fixed", SIZE_MODES)
+    mode = s.choice("mode", SIZE_MODES)
     ceiling = MAX_CONTRACTS_CEILING
-    max_contracts = s.integer("max_contracts", 1, Range(lo=1, hi=ceiling, hi_help=f"the hard ceiling {ceiling}"))
-    contracts = s.integer("contracts", 1, Range(lo=1, hi=ceiling))
+    max_contracts = s.integer("max_contracts", Range(lo=1, hi=ceiling, hi_help=f"the hard ceiling {ceiling}"))
+    contracts = s.integer("contracts", Range(lo=1, hi=ceiling))
     if contracts > max_contracts:
         s.reject("contracts", contracts, f"is above size.max_contracts ({max_contracts})", f"1 to {max_contracts}")
-    percent = s.number("percent", 0.0, Range(lo=0, hi=100))
+    percent = s.number("percent", Range(lo=0, hi=100))
     if mode != "fixed" and percent <= 0:
         s.reject("percent", percent, f"must be above 0 when size.mode is {mode}", "more than 0, at most 100")
     return SizeConfig(mode, contracts, percent, max_contracts)  # type: ignore[arg-type]
 
 
 def _exits(s: Section, entry: EntryConfig) -> ExitsConfig:
-    pct = s.number("profit_target_pct", 25.0, Range(lo=1, hi=99))
-    stop = s.number("stop_multiple", 3.0, Range(lo=1, lo_open=True, hi=100))
-    trigger = s.choice("stop_trigger", "midpoint", tuple(TRIGGER_METHODS))
-    raw = s.raw("time_exit", "11:30")
-    exit_time = parse_hhmm(s, "time_exit", raw)
+    pct = s.number("profit_target_pct", Range(lo=1, hi=99))
+    stop = s.number("stop_multiple", Range(lo=1, lo_open=True, hi=100))
+    trigger = s.choice("stop_trigger", tuple(TRIGGER_METHODS))
+    exit_time = s.wall_time("time_exit")
+    shown = f"{exit_time:%H:%M}"
     deadline_min = 9 * 60 + 30 + entry.deadline_minutes_after_open
     deadline = time(deadline_min // 60, deadline_min % 60)
     if exit_time <= deadline:
         s.reject(
             "time_exit",
-            raw,
+            shown,
             f"is not after the entry deadline {deadline:%H:%M} ET",
             f"a time after {deadline:%H:%M}, at most {LATEST_TIME_EXIT:%H:%M}",
         )
     if exit_time > LATEST_TIME_EXIT:
         s.reject(
             "time_exit",
-            raw,
+            shown,
             f"leaves less than {EXIT_MARGIN_MINUTES} minutes before the 16:00 close",
             f"a time after {deadline:%H:%M}, at most {LATEST_TIME_EXIT:%H:%M}",
         )

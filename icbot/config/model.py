@@ -1,4 +1,9 @@
-"""The configuration's shape: frozen dataclasses with the SPEC §1 defaults, and the fixed limits around them."""
+"""The configuration's shape: frozen dataclasses with the SPEC §1 defaults, and the fixed limits around them.
+
+Each default is written here and only here: `icbot.config.load` derives the allowed keys and the defaults of every
+section from these dataclasses (`dataclasses.fields`), so the file format and the code cannot drift apart. A field
+that is not a config key carries ``metadata={"config_key": False}``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Literal
+
+from icbot.core.products import Product, product_for
 
 # The hard ceiling lives with the sizing rule (core must not depend on config); re-exported here.
 from icbot.core.sizing import MAX_CONTRACTS_CEILING as MAX_CONTRACTS_CEILING
@@ -49,9 +56,16 @@ class GatewayConfig:
 
 @dataclass(frozen=True, slots=True)
 class StrategyConfig:
+    """The traded product (SPX/SPXW or XSP/XSP, icbot.core.products) and the combo price increment."""
+
     symbol: str = "SPX"
     trading_class: str = "SPXW"
     combo_tick: float = 0.05
+
+    @property
+    def product(self) -> Product:
+        """The product these two keys name; ValueError for a pair the loader would have refused."""
+        return product_for(self.symbol, self.trading_class)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,11 @@ class FiltersConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportConfig:
+    starting_capital: float | None = None  # the CAGR/drawdown base; None: net liquidation journaled at the first trade
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyConfig:
     apprise_config: Path | None = None
 
@@ -120,7 +139,8 @@ class Config:
     filters: FiltersConfig = field(default_factory=FiltersConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
-    source: Path | None = None
+    report: ReportConfig = field(default_factory=ReportConfig)
+    source: Path | None = field(default=None, metadata={"config_key": False})  # the file read, not a key
 
     @property
     def db_path(self) -> Path:

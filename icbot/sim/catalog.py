@@ -1,16 +1,16 @@
-"""The simulator's security master: SPX and VIX indices and today's SPXW chain, as IB describes them.
+"""The simulator's security master: SPX, XSP and VIX indices and today's SPXW and XSP chains, as IB describes them.
 
 Resolves the contract a client sends (by conId, by localSymbol, or by symbol/secType/expiry/strike/right/
 tradingClass with blanks as wildcards, the way reqContractDetails and qualifyContracts use it) to
-`ContractInfo` records that the message builders can echo. Only today's SPXW series exist; anything else is
-IB error 200, which is what a real gateway says for an unknown or expired contract.
+`ContractInfo` records that the message builders can echo. Only today's SPXW and XSP series exist; anything else
+is IB error 200, which is what a real gateway says for an unknown or expired contract.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from icbot.sim.conventions import OptionSpec
+from icbot.sim.conventions import ROOT_BY_SYMBOL, ROOTS, OptionSpec
 from icbot.sim.market import Market
 from icbot.sim.messages import BAG_CON_ID, ContractInfo
 from icbot.sim.requests import ContractReq, LegReq
@@ -21,7 +21,6 @@ OPTION_ORDER_TYPES = (
     "SNAPMKT,SNAPREL,STP,STPLMT,TRAIL,TRAILLIT,TRAILLMT,TRAILMIT,WHATIF"
 )
 OPTION_EXCHANGES = ("SMART", "CBOE")
-SPX_LONG_NAME = "S&P 500 Stock Index"
 VIX_LONG_NAME = "CBOE Volatility Index"
 
 
@@ -35,12 +34,14 @@ class Catalog:
         close = market.close_time().strftime("%H%M")
         self.trading_hours = f"{ymd}:0930-{ymd}:{close}"
         self.liquid_hours = f"{ymd}:0930-{ymd}:{close}"
-        self.spx = self._index(Market.SPX_CON_ID, "SPX", SPX_LONG_NAME)
-        self.vix = self._index(Market.VIX_CON_ID, "VIX", VIX_LONG_NAME)
-        self.options: dict[int, OptionSpec] = {o.con_id: o for o in market.options()}
+        self.indexes = {r.symbol: self._index(r.index_con_id, r.symbol, r.long_name) for r in ROOTS}
+        self.indexes["VIX"] = self._index(Market.VIX_CON_ID, "VIX", VIX_LONG_NAME)
+        self.spx, self.xsp, self.vix = self.indexes["SPX"], self.indexes["XSP"], self.indexes["VIX"]
+        self._by_index_id = {i.con_id: i for i in self.indexes.values()}
+        self.options: dict[int, OptionSpec] = {o.con_id: o for o in market.all_options()}
 
     def _index(self, con_id: int, symbol: str, long_name: str) -> ContractInfo:
-        """A CBOE index as IB describes it (SPX, VIX): same exchange, tick, rule and hours."""
+        """A CBOE index as IB describes it (SPX, XSP, VIX): same exchange, tick, rule and hours."""
         return ContractInfo(
             con_id=con_id,
             symbol=symbol,
@@ -62,6 +63,7 @@ class Catalog:
         return self.market.session_date
 
     def option_info(self, spec: OptionSpec, exchange: str = "SMART") -> ContractInfo:
+        root = spec.root
         return ContractInfo(
             con_id=spec.con_id,
             symbol=spec.symbol,
@@ -76,27 +78,31 @@ class Catalog:
             local_symbol=spec.local_symbol,
             trading_class=spec.trading_class,
             market_name=spec.trading_class,
-            min_tick=0.05,
+            min_tick=0.01 if root.penny else 0.05,
             order_types=OPTION_ORDER_TYPES,
             valid_exchanges=",".join(OPTION_EXCHANGES),
-            under_con_id=Market.SPX_CON_ID,
-            long_name=SPX_LONG_NAME,
+            under_con_id=root.index_con_id,
+            long_name=root.long_name,
             contract_month=spec.expiry.strftime("%Y%m"),
             trading_hours=self.trading_hours,
             liquid_hours=self.liquid_hours,
-            under_symbol="SPX",
+            under_symbol=root.symbol,
             under_sec_type="IND",
-            market_rule_ids="110,110",
+            market_rule_ids=root.market_rule_ids,
             real_expiration_date=spec.last_trade_date,
         )
 
     def by_con_id(self, con_id: int) -> ContractInfo | None:
-        if con_id == Market.SPX_CON_ID:
-            return self.spx
-        if con_id == Market.VIX_CON_ID:
-            return self.vix
+        index = self._by_index_id.get(con_id)
+        if index is not None:
+            return index
         spec = self.options.get(con_id)
         return self.option_info(spec) if spec else None
+
+    def bag_root(self, legs: list[LegReq]) -> str | None:
+        """The one underlying symbol of a combo's legs (SPX or XSP), None when they are not all options of one root."""
+        symbols = {self.options[leg.con_id].symbol for leg in legs if leg.con_id in self.options}
+        return symbols.pop() if len(symbols) == 1 and all(leg.con_id in self.options for leg in legs) else None
 
     def bag_info(self, legs: list[LegReq], symbol: str = "SPX", exchange: str = "SMART") -> ContractInfo:
         """The BAG as IB echoes it: generic combo conId, legs, and a 'conId|signedRatio,…' description."""
@@ -128,11 +134,11 @@ class Catalog:
         sec_type = c.sec_type.upper()
         symbol = c.symbol.upper()
         if sec_type == "IND":
-            return [i for i in (self.spx, self.vix) if i.symbol == symbol]
+            return [i for i in self.indexes.values() if i.symbol == symbol]
         if sec_type not in ("OPT", ""):
             return []
-        if sec_type == "" and symbol in ("SPX", "VIX") and not c.last_trade_date and not c.right:
-            return [self.spx if symbol == "SPX" else self.vix]
+        if sec_type == "" and symbol in self.indexes and not c.last_trade_date and not c.right:
+            return [self.indexes[symbol]]
         return self._match_options(c)
 
     def _with_exchange(self, info: ContractInfo, exchange: str) -> ContractInfo:
@@ -143,22 +149,24 @@ class Catalog:
         return info
 
     def _match_options(self, c: ContractReq) -> list[ContractInfo]:
-        symbol = c.symbol.upper()
-        if symbol not in ("SPX", "SPXW", ""):
+        symbol = {"SPXW": "SPX"}.get(c.symbol.upper(), c.symbol.upper())  # a class given as the symbol
+        if symbol and symbol not in ROOT_BY_SYMBOL:
             return []
         if c.local_symbol:
             wanted = " ".join(c.local_symbol.split())
             specs = [o for o in self.options.values() if " ".join(o.local_symbol.split()) == wanted]
         else:
             specs = list(self.options.values())
+        if symbol:
+            specs = [o for o in specs if o.symbol == symbol]
         date_text = c.last_trade_date.strip()
         if date_text:
             ymd = self.session_date.strftime("%Y%m%d")
             if not (date_text == ymd or date_text == ymd[:6]):
                 return []
         trading_class = c.trading_class.upper()
-        if trading_class and trading_class != "SPXW":
-            return []
+        if trading_class:
+            specs = [o for o in specs if o.trading_class == trading_class]
         right = c.norm_right
         if right:
             specs = [o for o in specs if o.right == right]
@@ -170,5 +178,5 @@ class Catalog:
         if exchange and exchange not in OPTION_EXCHANGES:
             return []
         exchanges = [exchange] if exchange else list(OPTION_EXCHANGES)
-        specs.sort(key=lambda o: (o.right, o.strike))
+        specs.sort(key=lambda o: (o.symbol, o.right, o.strike))
         return [self.option_info(o, ex) for o in specs for ex in exchanges]

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from icbot.sim import marketdata as md
 from icbot.sim import messages as msg
 from icbot.sim import order_messages as om
+from icbot.sim.conventions import ROOT_BY_SYMBOL
 from icbot.sim.ibtime import format_ib_time, parse_bar_size, parse_duration, parse_ib_time
-from icbot.sim.market import Market, MarketDataError
+from icbot.sim.market import MarketDataError
 from icbot.sim.requests import (
     parse_place_order,
     parse_req_contract_details,
@@ -86,7 +87,9 @@ def req_mkt_data(server: SimServer, conn: Connection, fields: list[str], now: da
             conn.error(r.req_id, 200, NO_SECURITY)
             return
         legs = [(leg.con_id, leg.ratio if leg.action.upper() == "BUY" else -leg.ratio) for leg in c.legs]
-        sub = md.Subscription(r.req_id, "bag", msg.BAG_CON_ID, legs, r.snapshot, min_tick=server.config.combo_tick)
+        root = catalog.bag_root(c.legs)
+        tick = (ROOT_BY_SYMBOL[root].combo_tick if root else None) or server.config.combo_tick
+        sub = md.Subscription(r.req_id, "bag", msg.BAG_CON_ID, legs, r.snapshot, min_tick=tick)
     else:
         found = {info.con_id: info for info in catalog.resolve(c)}
         if len(found) != 1:
@@ -149,11 +152,16 @@ def req_sec_def_opt_params(server: SimServer, conn: Connection, fields: list[str
     symbol = fields[2].upper() if len(fields) > 2 else ""
     sec_type = fields[4].upper() if len(fields) > 4 else ""
     con_id = int(fields[5] or 0) if len(fields) > 5 else 0
-    if symbol == "SPX" and sec_type in ("IND", "") and con_id in (0, Market.SPX_CON_ID):
+    root = ROOT_BY_SYMBOL.get(symbol)
+    if root is not None and sec_type in ("IND", "") and con_id in (0, root.index_con_id):
         expiry = server.session_date.strftime("%Y%m%d")
-        strikes = server.market.strikes()
+        strikes = server.market.strikes(root.symbol)
         for exchange in ("SMART", "CBOE"):
-            conn.send(msg.sec_def_opt_params(req_id, exchange, Market.SPX_CON_ID, "SPXW", "100", [expiry], strikes))
+            conn.send(
+                msg.sec_def_opt_params(
+                    req_id, exchange, root.index_con_id, root.trading_class, "100", [expiry], strikes
+                )
+            )
     conn.send(msg.sec_def_opt_params_end(req_id))
 
 

@@ -1,4 +1,4 @@
-"""The simulated market for one session day: an SPX path, a VIX quote and the 0DTE SPXW chain.
+"""The simulated market for one session day: an SPX path, a VIX quote and the 0DTE SPXW and XSP chains.
 
 Pure and deterministic: nothing here reads the wall clock or does I/O. Every question is asked at an
 explicit instant `t` (an aware datetime), so the simulator at speed 600 and a test at speed 0 see the
@@ -7,6 +7,11 @@ gives a different day. docs/simulator.md ("The market model") explains the choic
 
 Units follow IB: prices in index points per share (×100 multiplier), deltas signed in −1..1, vega per
 volatility point, theta per calendar day.
+
+XSP (the Mini-SPX index) is SPX / 10 at every second, rounded to its 0.01 tick, and its 0DTE options are priced by
+the same Black-Scholes model with the same volatility surface (moneyness and time are scale-free), so an XSP
+option at strike k is worth a tenth of an SPXW option at strike 10·k and has the same delta. XSP strikes are
+listed every point, its prices are quoted in pennies (icbot.sim.conventions.XSP).
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ from datetime import date, datetime, time, timedelta
 from icbot.clock import NEW_YORK
 from icbot.sim import blackscholes as bs
 from icbot.sim.conventions import (
+    ROOT_BY_SYMBOL,
+    ROOTS,
+    SPX_CON_ID,
+    XSP_CON_ID,
     OptionSpec,
+    Root,
     bid_ask,
     ceil_tick,
     floor_tick,
@@ -59,6 +69,7 @@ SECONDS_PER_YEAR = 365 * 24 * 3600
 # implied vol: σ_cal = σ · √(calendar seconds / trading seconds per year) ≈ 2.31 σ for the intraday part.
 TRADING_SECONDS_PER_YEAR = 252 * 23400
 TIME_FACTOR = math.sqrt(SECONDS_PER_YEAR / TRADING_SECONDS_PER_YEAR)
+XSP_SCALE = ROOT_BY_SYMBOL["XSP"].scale
 NAN = math.nan
 
 
@@ -123,15 +134,22 @@ class MarketParams:
     vix_beta: float = 4.0  # VIX moves as (S/S0)^-beta: a 1 % SPX drop lifts VIX ~4 %
     vix_noise: float = 0.015  # amplitude of the smooth per-minute VIX wobble
     min_expiry_seconds: float = 300.0  # floor on time to expiry so greeks stay defined near the close
-    strike_step: float = 5.0
-    strike_range: float = 0.10  # chain covers spx_start·(1 ± range)
+    strike_step: float = 5.0  # SPXW strikes
+    xsp_strike_step: float = 1.0  # XSP strikes
+    strike_range: float = 0.10  # each chain covers its index's start level·(1 ± range)
     open_time: time = time(9, 30)
     close_time: time = time(16, 0)  # pass time(13, 0) for an early close
     bar_sample_seconds: int = 5  # option bars sample the quote this often (index bars: every second)
 
     def __post_init__(self) -> None:
-        if self.spx_start <= 0 or self.volatility <= 0 or self.strike_step <= 0 or self.bar_sample_seconds <= 0:
-            raise ValueError("spx_start, volatility, strike_step and bar_sample_seconds must be positive")
+        if (
+            self.spx_start <= 0
+            or self.volatility <= 0
+            or self.strike_step <= 0
+            or self.xsp_strike_step <= 0
+            or self.bar_sample_seconds <= 0
+        ):
+            raise ValueError("spx_start, volatility, strike steps and bar_sample_seconds must be positive")
         if self.close_time <= self.open_time:
             raise ValueError("close_time must be after open_time")
 
@@ -153,9 +171,10 @@ def _mix(*parts: int) -> int:
 
 
 class Market:
-    """One session day of SPX, VIX and the SPXW chain expiring that day."""
+    """One session day of SPX, XSP, VIX and the SPXW and XSP chains expiring that day."""
 
-    SPX_CON_ID = 416904
+    SPX_CON_ID = SPX_CON_ID
+    XSP_CON_ID = XSP_CON_ID
     VIX_CON_ID = 13455763
 
     def __init__(self, session_date: date, params: MarketParams | None = None) -> None:
@@ -167,13 +186,18 @@ class Market:
         self._n = round(self._close.timestamp() - self._open_ts)
         self._spx = self._make_spx()
         self._vix = self._make_vix()
-        self._spx_hi = list(itertools.accumulate(self._spx, max))
-        self._spx_lo = list(itertools.accumulate(self._spx, min))
-        self._vix_hi = list(itertools.accumulate(self._vix, max))
-        self._vix_lo = list(itertools.accumulate(self._vix, min))
-        self._chain = self._make_chain()
+        self._xsp = [round(x * XSP_SCALE, 2) for x in self._spx]
+        # index conId → (path, running high, running low, prior close)
+        self._indexes = {
+            self.SPX_CON_ID: self._index_series(self._spx, p.spx_start),
+            self.XSP_CON_ID: self._index_series(self._xsp, round(p.spx_start * XSP_SCALE, 2)),
+            self.VIX_CON_ID: self._index_series(self._vix, round(100.0 * p.volatility, 2)),
+        }
+        self._paths = {root.symbol: self._indexes[root.index_con_id][0] for root in ROOTS}
+        self._chains = {root.symbol: self._make_chain(root) for root in ROOTS}
+        self._chain = [o for chain in self._chains.values() for o in chain]
         self._by_id = {o.con_id: o for o in self._chain}
-        self._by_key = {(o.right, o.strike): o for o in self._chain}
+        self._by_key = {(o.symbol, o.right, o.strike): o for o in self._chain}
         self._cache: dict[tuple[int, int], _Point] = {}
         self._side_cache: dict[tuple[int, int], tuple[Greeks | None, Greeks | None]] = {}
         self._prev_close: dict[int, float] = {}
@@ -205,15 +229,28 @@ class Market:
             out.append(round(base * (s / s0) ** -p.vix_beta * (1.0 + p.vix_noise * wobble), 2))
         return out
 
-    def _make_chain(self) -> list[OptionSpec]:
+    @staticmethod
+    def _index_series(path: list[float], close: float) -> tuple[list[float], list[float], list[float], float]:
+        return path, list(itertools.accumulate(path, max)), list(itertools.accumulate(path, min)), close
+
+    def _make_chain(self, root: Root) -> list[OptionSpec]:
         p = self.params
-        step = p.strike_step
-        lo = math.ceil(p.spx_start * (1 - p.strike_range) / step)
-        hi = math.floor(p.spx_start * (1 + p.strike_range) / step)
-        strikes = [k * step for k in range(lo, hi + 1)]
-        d = self.session_date
+        step = p.strike_step if root.symbol == "SPX" else p.xsp_strike_step
+        start = p.spx_start * root.scale
+        lo = math.ceil(start * (1 - p.strike_range) / step - 1e-9)
+        hi = math.floor(start * (1 + p.strike_range) / step + 1e-9)
+        strikes = [round(k * step, 6) for k in range(lo, hi + 1)]
+        d, cls = self.session_date, root.trading_class
         return [
-            OptionSpec(option_con_id(d, right, k), right, k, d, local_symbol(d, right, k))
+            OptionSpec(
+                option_con_id(d, right, k, root),
+                right,
+                k,
+                d,
+                local_symbol(d, right, k, cls),
+                trading_class=cls,
+                symbol=root.symbol,
+            )
             for right in ("C", "P")
             for k in strikes
         ]
@@ -223,7 +260,7 @@ class Market:
         return self._open
 
     def close_time(self) -> datetime:
-        """Expiry of the 0DTE SPXW series (16:00 ET, or the early close given in the params)."""
+        """Expiry of the 0DTE SPXW and XSP series (16:00 ET, or the early close given in the params)."""
         return self._close
 
     def _seconds(self, t: datetime) -> float:
@@ -250,42 +287,54 @@ class Market:
         """SPX at t: flat at the start level before the open, flat at the close after it."""
         return self._interp(self._spx, t)
 
+    def xsp(self, t: datetime) -> float:
+        """The Mini-SPX index: SPX / 10 on its 0.01 tick (between seconds, interpolated like SPX)."""
+        return self._interp(self._xsp, t)
+
     def vix(self, t: datetime) -> float:
         return self._interp(self._vix, t)
 
+    def is_index(self, con_id: int) -> bool:
+        return con_id in self._indexes
+
     def index_quote(self, con_id: int, t: datetime) -> Quote:
         """Index ticker as IB sends it: last, close (prior day), open/high/low of the session; no bid/ask."""
-        if con_id == self.SPX_CON_ID:
-            series, hi, lo, close = self._spx, self._spx_hi, self._spx_lo, self.params.spx_start
-        elif con_id == self.VIX_CON_ID:
-            series, hi, lo, close = self._vix, self._vix_hi, self._vix_lo, round(100.0 * self.params.volatility, 2)
-        else:
+        if con_id not in self._indexes:
             raise MarketDataError(f"conId {con_id} is not an index of this market")
+        series, hi, lo, close = self._indexes[con_id]
         sec = self._second(t)
         i = self._idx(sec)
         if sec < 0:
             return Quote(NAN, NAN, 0, 0, series[0], close)
         return Quote(NAN, NAN, 0, 0, series[i], close, open=series[0], high=hi[i], low=lo[i])
 
-    # -- the chain --------------------------------------------------------------------------------------
-    def options(self) -> list[OptionSpec]:
-        """The whole chain, sorted by (right, strike): calls first ("C" < "P")."""
+    # -- the chains -------------------------------------------------------------------------------------
+    def options(self, symbol: str = "SPX") -> list[OptionSpec]:
+        """One root's chain (SPX: the SPXW options, XSP: the XSP options), sorted by (right, strike): calls first."""
+        return list(self._chains[symbol])
+
+    def all_options(self) -> list[OptionSpec]:
+        """Every listed option of every root."""
         return list(self._chain)
 
-    def strikes(self) -> list[float]:
-        return sorted({o.strike for o in self._chain})
+    def strikes(self, symbol: str = "SPX") -> list[float]:
+        return sorted({o.strike for o in self._chains[symbol]})
 
     def option(self, con_id: int) -> OptionSpec | None:
         return self._by_id.get(con_id)
 
-    def find_option(self, right: str, strike: float) -> OptionSpec | None:
-        return self._by_key.get((right.upper()[:1], float(strike)))
+    def find_option(self, right: str, strike: float, symbol: str = "SPX") -> OptionSpec | None:
+        return self._by_key.get((symbol, right.upper()[:1], float(strike)))
 
     def _spec(self, con_id: int) -> OptionSpec:
         spec = self._by_id.get(con_id)
         if spec is None:
-            raise MarketDataError(f"conId {con_id} is not an option of the {self.session_date} SPXW chain")
+            raise MarketDataError(f"conId {con_id} is not an option of the {self.session_date} 0DTE chains")
         return spec
+
+    def _spot(self, spec: OptionSpec, sec: int) -> float:
+        """The option's underlying index at a second: SPX for SPXW, XSP (SPX / 10) for XSP."""
+        return self._paths[spec.symbol][self._idx(sec)]
 
     # -- option pricing ---------------------------------------------------------------------------------
     def _years(self, sec: int) -> float:
@@ -313,11 +362,11 @@ class Market:
     def implied_vol(self, con_id: int, t: datetime) -> float:
         spec = self._spec(con_id)
         sec = self._second(t)
-        return self._smile(spec.strike, self._spx[self._idx(sec)], self._years(sec), self._atm_vol(sec))
+        return self._smile(spec.strike, self._spot(spec, sec), self._years(sec), self._atm_vol(sec))
 
     def _compute(self, spec: OptionSpec, sec: int) -> _Point:
         p = self.params
-        spot = self._spx[self._idx(sec)]
+        spot = self._spot(spec, sec)
         years = self._years(sec)
         iv = self._smile(spec.strike, spot, years, self._atm_vol(sec))
         if sec >= self._n:  # expired: worth its settlement value, no time value, no sensitivities left
@@ -326,9 +375,10 @@ class Market:
             r = bs.BSResult(value, delta, 0.0, 0.0, 0.0)
         else:
             r = bs.price_and_greeks(spec.right, spot, spec.strike, years, p.rate, iv)
-        bid, ask = bid_ask(r.price)
+        root = spec.root
+        bid, ask = root.bid_ask(r.price)
         h = _mix(p.seed, spec.con_id, sec)
-        quote = Quote(bid, ask, 10 + h % 191, 10 + (h >> 16) % 191, round_tick(r.price), self._close_of(spec))
+        quote = Quote(bid, ask, 10 + h % 191, 10 + (h >> 16) % 191, root.round_tick(r.price), self._close_of(spec))
         return _Point(quote, Greeks(iv, r.delta, r.price, 0.0, r.gamma, r.vega, r.theta, spot))
 
     def _close_of(self, spec: OptionSpec) -> float:
@@ -338,8 +388,9 @@ class Market:
             p = self.params
             years = 86400.0 / SECONDS_PER_YEAR  # yesterday 16:00 → today 16:00, one session of variance
             atm = p.volatility * math.sqrt(self._n / TRADING_SECONDS_PER_YEAR / years)
-            iv = self._smile(spec.strike, p.spx_start, years, atm)
-            c = round_tick(bs.price(spec.right, p.spx_start, spec.strike, years, p.rate, iv))
+            start = p.spx_start * spec.root.scale
+            iv = self._smile(spec.strike, start, years, atm)
+            c = spec.root.round_tick(bs.price(spec.right, start, spec.strike, years, p.rate, iv))
             self._prev_close[spec.con_id] = c
         return c
 
@@ -353,8 +404,8 @@ class Market:
         return pt
 
     def quote(self, con_id: int, t: datetime) -> Quote:
-        """Quote for an option or an index (SPX, VIX); options requote once per whole second."""
-        if con_id in (self.SPX_CON_ID, self.VIX_CON_ID):
+        """Quote for an option or an index (SPX, XSP, VIX); options requote once per whole second."""
+        if con_id in self._indexes:
             return self.index_quote(con_id, t)
         return self._point(con_id, self._second(t)).quote
 
@@ -386,9 +437,9 @@ class Market:
         return out
 
     def settlement(self, con_id: int) -> float:
-        """Cash settlement value of an SPXW 0DTE option: intrinsic at the closing SPX level (PM-settled)."""
+        """Cash settlement value of a 0DTE option: intrinsic at its index's closing level (PM-settled)."""
         spec = self._spec(con_id)
-        s = self._spx[self._n]
+        s = self._paths[spec.symbol][self._n]
         return round(max(0.0, s - spec.strike) if spec.right == "C" else max(0.0, spec.strike - s), 2)
 
     def combo_quote(self, legs: Sequence[tuple[int, int]], t: datetime) -> Quote:
@@ -424,7 +475,7 @@ class Market:
         if bar_seconds <= 0:
             raise ValueError("bar_seconds must be positive")
         what = what.upper()
-        is_index = con_id in (self.SPX_CON_ID, self.VIX_CON_ID)
+        is_index = con_id in self._indexes
         if is_index and what != "TRADES":
             raise MarketDataError(f"No data of type {what} is available for an index (use TRADES)")
         if not is_index and what not in ("MIDPOINT", "BID", "ASK", "BID_ASK", "TRADES"):
@@ -438,7 +489,7 @@ class Market:
         while b + bar_seconds <= hi + 1e-9:
             secs = range(b, b + bar_seconds, step)
             if spec is None:
-                series = self._spx if con_id == self.SPX_CON_ID else self._vix
+                series = self._indexes[con_id][0]
                 vals = [series[s] for s in secs]
                 out.append(self._ohlc(b, vals, trades=True))
             else:

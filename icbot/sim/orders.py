@@ -15,7 +15,7 @@ from icbot.clock import NEW_YORK
 from icbot.sim import messages as msg
 from icbot.sim import order_messages as om
 from icbot.sim.catalog import Catalog
-from icbot.sim.conventions import option_tick
+from icbot.sim.conventions import ROOT_BY_SYMBOL
 from icbot.sim.ibtime import ZONE_NAME, format_ib_time, parse_ib_time
 from icbot.sim.market import Market
 from icbot.sim.requests import OrderReq
@@ -174,6 +174,7 @@ def validate_order(
     if account and req.account and req.account != account:
         return rejected(f"Invalid account code {req.account}")
     c = req.contract
+    spec = None
     if c.sec_type == "BAG":
         if not c.legs:
             return rejected("A combo order needs legs")
@@ -182,8 +183,11 @@ def validate_order(
             if leg.con_id not in catalog.options or leg.ratio <= 0 or leg.action not in ("BUY", "SELL"):
                 return NO_SECURITY
             legs.append((leg.con_id, leg.ratio if leg.action == "BUY" else -leg.ratio))
+        root = catalog.bag_root(c.legs)
+        if root is None or c.symbol.upper() != root:
+            return NO_SECURITY  # legs of two underlyings, or a BAG symbol that is not the legs' underlying
         info = catalog.bag_info(c.legs, c.symbol, c.exchange)
-        tick = combo_tick
+        tick = ROOT_BY_SYMBOL[root].combo_tick or combo_tick
     else:
         found = catalog.resolve(c)
         if len(found) != 1:
@@ -193,6 +197,7 @@ def validate_order(
             return rejected(f"{info.symbol} {info.sec_type} is not tradable")
         legs = [(info.con_id, 1)]
         tick = 0.0
+        spec = catalog.options[info.con_id]
     for name, price in (("limit", req.lmt_price), ("stop", req.aux_price)):
         needed = (name == "limit" and req.order_type in ("LMT", "STP LMT")) or (
             name == "stop" and req.order_type in ("STP", "STP LMT")
@@ -200,7 +205,7 @@ def validate_order(
         if needed and price is None:
             return rejected(f"The {name} price is missing")
         if needed and price is not None:
-            grid = tick if tick else option_tick(abs(price))
+            grid = tick if tick or spec is None else spec.root.tick(abs(price))
             if not _on_grid(price, grid):
                 return BAD_TICK
     try:
