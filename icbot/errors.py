@@ -1,4 +1,4 @@
-"""Errors classified by remedy; each carries the process exit code SPEC §3 documents.
+"""Errors classified by remedy; each carries the process exit code docs/operations.md documents.
 
 0 done or nothing to do · 1 unexpected · 2 bad configuration or usage · 3 no trade today, safely aborted ·
 4 critical: a position without complete exits, or a broker/journal conflict.
@@ -31,13 +31,22 @@ class UsageError(IcbotError):
     exit_code = EXIT_USAGE
 
 
-class NoTrade(IcbotError):
+class DayEnded(IcbotError):
+    """Ends a trading day's run from inside a phase; `phase` is where (journaled, saved and alerted by the one
+    place that catches it, icbot/runner/run_today.py)."""
+
+    def __init__(self, message: str, *, phase: str) -> None:
+        super().__init__(message)
+        self.phase = phase
+
+
+class NoTrade(DayEnded):
     """Today's trade was safely not made (no fill, filter, no qualifying strike, gateway down...)."""
 
     exit_code = EXIT_NO_TRADE
 
 
-class Critical(IcbotError):
+class Critical(DayEnded):
     """Risk is open or unknown: a position without complete exits, or the journal and broker disagree."""
 
     exit_code = EXIT_CRITICAL
@@ -61,3 +70,7 @@ class StoreError(IcbotError):
     """The SQLite journal cannot be opened or is not an icbot database."""
 
     exit_code = EXIT_USAGE
+
+
+class SchemaOutdated(StoreError):
+    """A read-only open found migrations pending: a writing open (which migrates) is what it needs."""

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import OrderState
+from icbot.core.facts import OrderState
+from icbot.core.journal import EventStatus, OrderStatus, Phase
 from icbot.runner.context import RunContext
-from icbot.runner.exits import DEAD
 from icbot.runner.records import record_status
 
-FILLED = {"Filled"}
+FILLED = frozenset({OrderStatus.FILLED})
+# Ended without a (further) fill: the ladder has nothing left to work.
+DEAD = frozenset({OrderStatus.CANCELLED, OrderStatus.API_CANCELLED, OrderStatus.INACTIVE, OrderStatus.REJECTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +29,6 @@ class EntryOutcome:
     seconds_to_fill: float | None
     cancelled_at_deadline: bool  # we asked to cancel (deadline or halt); `state` is the gateway's final word
     halted: str | None = None  # the halt reason, when `icbot kill` stopped the ladder
-
-
-def rung_for_price(ladder: list[float], price: float | None) -> int:
-    """Index of the rung a resumed order is sitting on (the closest price), so the ladder continues from there."""
-    if price is None or not ladder:
-        return 0
-    return min(range(len(ladder)), key=lambda i: abs(ladder[i] - price))
 
 
 async def work_entry(
@@ -52,8 +47,10 @@ async def work_entry(
     halted: str | None = None
     while True:
         if state.status in FILLED or (state.remaining == 0 and state.filled > 0):
+            record_status(ctx, state)  # a fill that won the race with a re-price is journaled here, not lost
             return EntryOutcome(state, attempts, (ctx.now() - started_at).total_seconds(), False)
         if state.status in DEAD:
+            record_status(ctx, state)
             return EntryOutcome(state, attempts, None, False)
         halted = _halted(ctx)
         if halted is not None:
@@ -61,7 +58,7 @@ async def work_entry(
         next_reprice = ctx.now() + reprice
         wake = min(next_reprice, deadline)
         wait = max(0.0, (wake - ctx.now()).total_seconds())
-        state = await gw.wait_status(state.order_id, FILLED | DEAD, timeout=wait)
+        state = await gw.wait_status(state.order_id, set(FILLED | DEAD), timeout=wait)
         if state.status in FILLED or state.status in DEAD:
             record_status(ctx, state)
             continue
@@ -84,12 +81,19 @@ async def work_entry(
                 )
                 continue
             ctx.store.update_order_prices(state.order_ref, limit_price=price, at=ctx.now())
-            ctx.journal("order", "info", f"re-price to {price:.2f} sent (rung {attempts}/{len(ladder)})", limit=price)
+            ctx.journal(
+                Phase.ORDER,
+                EventStatus.INFO,
+                f"re-price to {price:.2f} sent (rung {attempts}/{len(ladder)})",
+                limit=price,
+            )
     # Deadline or halt: cancel and take whatever the gateway says is final (a fill may have raced the cancel).
     if halted is not None:
-        ctx.journal("order", "warn", f"halted ({halted}); cancelling the entry now")
+        ctx.journal(Phase.ORDER, EventStatus.WARN, f"halted ({halted}); cancelling the entry now")
     else:
-        ctx.journal("order", "info", f"deadline {deadline.strftime('%H:%M:%S')} reached; cancelling the entry")
+        ctx.journal(
+            Phase.ORDER, EventStatus.INFO, f"deadline {deadline.strftime('%H:%M:%S')} reached; cancelling the entry"
+        )
     final = await gw.cancel(state.order_id)
     record_status(ctx, final)
     seconds = (ctx.now() - started_at).total_seconds() if final.filled > 0 else None

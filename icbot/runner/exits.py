@@ -2,7 +2,7 @@
 
 Used by `run-today` right after the fill and by `check` and a same-day rerun when an exit is missing. The three
 exits share one OCA group (ocaType 1: the first to fill cancels the rest) and are always sized to the quantity
-actually filled. A trade is only "successful" once all three are acknowledged by the gateway (SPEC §2).
+actually filled. A trade is only "successful" once all three are acknowledged by the gateway (docs/strategy.md).
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ComboLeg, ComboOrder, OrderState
 from icbot.clock import NEW_YORK
 from icbot.config import TRIGGER_METHODS
+from icbot.core import refs
 from icbot.core.exits import exit_prices
-from icbot.runner import refs
+from icbot.core.facts import ComboLeg, ComboOrder, OrderState
+from icbot.core.journal import EXIT_ROLES, EventStatus, OrderStatus, Phase, Role
+from icbot.core.reconcile import protects
 from icbot.runner.context import RunContext
 from icbot.runner.records import record_intent, record_status
 
-WORKING = {"PreSubmitted", "Submitted", "PendingSubmit", "ApiPending"}
-ACKNOWLEDGED = {"PreSubmitted", "Submitted", "Filled"}
-DEAD = {"Cancelled", "ApiCancelled", "Inactive"}
+ACKNOWLEDGED = frozenset(s for s in OrderStatus if s.is_acknowledged)
+ENDED = frozenset(s for s in OrderStatus if s.is_done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +45,10 @@ def plan_exits(ctx: RunContext, credit: float, time_exit_at: datetime) -> ExitPl
 
 
 def exit_order(
-    ctx: RunContext, role: str, legs: tuple[ComboLeg, ...], quantity: int, plan: ExitPlan, attempt: int, oca: str
+    ctx: RunContext, role: Role, legs: tuple[ComboLeg, ...], quantity: int, plan: ExitPlan, attempt: int, oca: str
 ) -> ComboOrder:
     """The ComboOrder for one exit role. All three SELL the same BAG the entry bought."""
-    ref = refs.order_ref(ctx.trade_date, ctx.mode, role, attempt)
+    ref = ctx.ref(role, attempt)
     if role == refs.TAKE_PROFIT:
         return ComboOrder(legs, "SELL", quantity, "LMT", ref, limit_price=plan.take_profit, oca_group=oca, oca_type=1)
     if role == refs.STOP:
@@ -67,7 +68,7 @@ def exit_order(
     )
 
 
-async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: str) -> OrderState:
+async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: Role) -> OrderState:
     """Journal the intent, send, journal the acknowledgement. Never retried blindly: a failure is reported."""
     record_intent(ctx, order, role)
     state = await gw.place(order)
@@ -94,30 +95,34 @@ async def ensure_exits(
     group; if every earlier exit is dead, a fresh group is used so IB does not treat the new ones as cancelled
     siblings. While the halt flag is set (`icbot kill`), nothing is placed and the result is incomplete.
     """
-    exits = [s for s in existing if refs.role_of(s.order_ref) in refs.EXIT_ROLES]
+    exits = [s for s in existing if refs.role_of(s.order_ref) in EXIT_ROLES]
     exited = sum(s.filled for s in exits)
     if exited >= quantity > 0:
         return True, "an exit has already filled; the position is closed"
     if exited > 0:
         # ocaType 1: the first partial fill cancelled the other exits, so what is left has no stop.
         return False, f"exits filled {exited:g} of {quantity}; the rest has no working stop — close it in TWS"
-    working = {refs.role_of(s.order_ref): s for s in exits if s.status in WORKING or s.status == "Filled"}
+    working = {refs.role_of(s.order_ref): s for s in exits if protects(s) or s.is_filled}
     wrong_size = [s for s in working.values() if s.remaining + s.filled != quantity]
     if wrong_size:
         refs_ = ", ".join(s.order_ref for s in wrong_size)
         return False, f"working exits not sized to the filled quantity {quantity}: {refs_}"
-    # With no exit at the broker, nothing of an earlier attempt went out: its journaled intents (if any) are
-    # re-sent under the same orderRefs. Otherwise the next attempt is past every exit the broker reports AND
-    # every one the journal ever intended, so no orderRef is lent to a different order.
+    # With no exit at the broker and none ever acknowledged, nothing of an earlier attempt went out: its journaled
+    # intents (if any) are re-sent under the same orderRefs. Otherwise the next attempt is past every exit the
+    # broker reports AND every one the journal ever intended, so no orderRef is lent to a different order.
+    journaled = [o for o in ctx.store.orders(ctx.trade_date, ctx.mode) if o.role in EXIT_ROLES]
     attempt = 1
-    if exits:
-        journaled = [str(o["order_ref"]) for o in ctx.store.orders(ctx.trade_date, ctx.mode)]
-        known_refs = [s.order_ref for s in exits] + [r for r in journaled if refs.role_of(r) in refs.EXIT_ROLES]
+    if exits or any(o.acknowledged_once for o in journaled):  # an earlier set did go out (a re-protection)
+        known_refs = [s.order_ref for s in exits] + [o.order_ref for o in journaled]
         attempt = max(refs.attempt_of(r) for r in known_refs) + 1
     oca_groups = {s.oca_group for s in working.values() if s.oca_group}
-    oca = next(iter(oca_groups)) if oca_groups else refs.oca_group(ctx.trade_date, ctx.mode, attempt)
+    oca = (
+        next(iter(oca_groups))
+        if oca_groups
+        else refs.oca_group(ctx.trade_date, ctx.mode, attempt, installation=ctx.installation)
+    )
     plan = plan_exits(ctx, credit, time_exit_at)
-    missing = [role for role in refs.EXIT_ROLES if role not in working]
+    missing = [role for role in EXIT_ROLES if role not in working]
     if not missing:
         return True, "all three exits are working"
     placed: list[OrderState] = []
@@ -132,7 +137,9 @@ async def ensure_exits(
             )
         order = exit_order(ctx, role, legs, quantity, plan, attempt, oca)
         state = await place_exit(ctx, gw, order, role)
-        ctx.journal("exits", "info", f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref)
+        ctx.journal(
+            Phase.EXITS, EventStatus.INFO, f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref
+        )
         placed.append(state)
     ctx.save_trade(oca_group=oca)  # the trade row names the group its exits work in
     # Verify: every placed exit must be acknowledged (PreSubmitted/Submitted, or already Filled).
@@ -140,7 +147,7 @@ async def ensure_exits(
     for state in placed:
         final = state
         if state.status not in ACKNOWLEDGED:
-            final = await gw.wait_status(state.order_id, ACKNOWLEDGED | DEAD, timeout=10.0)
+            final = await gw.wait_status(state.order_id, set(ACKNOWLEDGED | ENDED), timeout=10.0)
             record_status(ctx, final)
         if final.status not in ACKNOWLEDGED:
             problems.append(f"{final.order_ref} {final.status} {final.last_error or ''}".strip())

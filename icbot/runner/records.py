@@ -1,6 +1,6 @@
 """Writing broker facts into the journal: order intents before sending, statuses and executions after.
 
-One place for these so `run-today` and `check` record the same things the same way (SPEC §4: the intent is
+One place for these so `run-today` and `check` record the same things the same way (docs/storage.md: the intent is
 written before an order is sent, the outcome after; executions are keyed by execId and never duplicated).
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from icbot.broker.types import ComboLeg, ComboOrder, Execution, OrderState
-from icbot.runner import refs
+from icbot.core import refs
+from icbot.core.facts import ComboOrder, Execution, OrderState
+from icbot.core.journal import Role
 from icbot.runner.context import RunContext
 
 
-def record_intent(ctx: RunContext, order: ComboOrder, role: str, *, transmitted: bool = True) -> None:
+def record_intent(ctx: RunContext, order: ComboOrder, role: Role, *, transmitted: bool = True) -> None:
     """The order as icbot means to send it; written before it is sent."""
     ctx.store.record_intent(
         trade_date=ctx.trade_date,
@@ -24,9 +25,7 @@ def record_intent(ctx: RunContext, order: ComboOrder, role: str, *, transmitted:
         action=order.action,
         order_type=order.order_type,
         quantity=order.quantity,
-        legs=[
-            {"con_id": leg.con_id, "action": leg.action, "right": leg.right, "strike": leg.strike} for leg in order.legs
-        ],
+        legs=order.legs,
         at=ctx.now(),
         limit_price=order.limit_price,
         aux_price=order.aux_price,
@@ -73,24 +72,9 @@ def record_executions(ctx: RunContext, trade_date: date, execs: Iterable[Executi
             quantity=e.shares,
             price=e.price,
             at=e.at,
-            role=refs.role_of(e.order_ref) or "unknown",
+            role=refs.role_of(e.order_ref) or Role.UNKNOWN,
             commission=e.commission,
         )
         if e.commission is not None:
             ctx.store.set_commission(e.exec_id, e.commission)
     return legs
-
-
-def entry_legs(ctx: RunContext, trade_date: date, entry: OrderState | None = None) -> tuple[ComboLeg, ...]:
-    """The four legs of a day's entry: as the gateway reports the order, else as its intent was journaled.
-
-    Exits are the same BAG sold back, so a repair needs these legs even when the gateway's copy of the entry
-    (e.g. a completed order from an earlier session) carries none.
-    """
-    if entry is not None and entry.legs:
-        return entry.legs
-    row = ctx.store.order(refs.order_ref(trade_date, ctx.mode, refs.ENTRY))
-    return tuple(
-        ComboLeg(int(leg["con_id"]), leg["action"], leg["right"], float(leg["strike"]), "")
-        for leg in (row or {}).get("legs") or []
-    )

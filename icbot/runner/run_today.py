@@ -1,45 +1,50 @@
 """`icbot run-today`: one trading day, phase by phase, exactly by the rules — and safe to run again.
 
 The broker is the source of truth and the journal records every step. Before anything could send an entry, the
-gateway is asked for today's icbot orders (by orderRef); if one exists the run resumes it (continues the
-ladder, confirms a cancel, repairs missing exits) instead of trading again. Exit codes follow SPEC §3.
+day's facts are gathered (today's icbot orders at the gateway, by orderRef) and `icbot.core.reconcile.assess`
+decides, exactly as for `check`: a fresh day, or a rerun that continues the ladder, confirms a cancel or repairs
+missing exits. A fresh day is one list of phases (`FreshDay.PHASES`). A phase that ends the day raises
+`icbot.errors.NoTrade` or `icbot.errors.Critical`; `run_day` alone turns that into journal, trade row, alert and
+exit code (docs/operations.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ChainSnapshot, ComboLeg, ComboOrder, Execution, OrderState
-from icbot.core.accounting import LegFill, current_executions, exit_credit, net_flow
+from icbot.core import actions as act
+from icbot.core import refs
+from icbot.core.accounting import LegFill, exit_credit, net_flow
+from icbot.core.facts import ComboLeg, ComboOrder, Execution, OrderState
+from icbot.core.filters import vix_filter
+from icbot.core.journal import AlertLevel, EventStatus, OrderStatus, Phase, Role, TradeStatus
 from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
+from icbot.core.reconcile import Actor, LadderRules, assess, entry_that_continues, rival_entries
 from icbot.core.schedule import SessionTimes
 from icbot.core.sizing import contracts_for
 from icbot.core.strikes import Condor, select_condor
-from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK, GatewayUnavailable, IcbotError
-from icbot.runner import refs
+from icbot.errors import EXIT_OK, Critical, DayEnded, GatewayUnavailable, IcbotError, NoTrade
+from icbot.runner.apply import apply
+from icbot.runner.close import close_at_market
 from icbot.runner.context import RunContext
-from icbot.runner.entry import EntryOutcome, rung_for_price, work_entry
-from icbot.runner.exits import ensure_exits
-from icbot.runner.records import entry_legs, record_executions, record_intent, record_status
+from icbot.runner.entry import EntryOutcome, work_entry
+from icbot.runner.gather import await_entry_executions, day_facts, gather_day
+from icbot.runner.records import record_intent, record_status
+from icbot.runner.signals import Stop
 
 # How long before the entry instant a run may start (connect, load the chain, stream greeks). Earlier fires —
 # the other DST candidate time of the launchd agent — exit 0 quietly.
 EARLY_START = timedelta(minutes=15)
 # Deltas must be streaming for at least this many strikes per side before selection.
 MIN_GREEKS_PER_SIDE = 3
-
-
-class DayResult(Exception):
-    """Ends the day's run with an exit code; the reason has already been journaled and alerted."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+# How long the fill waits for the legs' executions and commissions before pricing exits from what is known.
+ENTRY_EXECUTIONS_WAIT = 5.0
+# Real seconds a stopped run may spend cancelling its working entry before it gives up and says so.
+STOP_CLEANUP = 10.0
 
 
 def should_run(ctx: RunContext, session: SessionTimes | None) -> tuple[bool, str]:
@@ -49,9 +54,9 @@ def should_run(ctx: RunContext, session: SessionTimes | None) -> tuple[bool, str
     trade = ctx.trade()
     now = ctx.now()
     if trade is not None:
-        if trade.get("status") in ("closed", "no_trade", "failed"):
-            return False, f"today's trade is already {trade['status']}"
-        if trade.get("status") == "open" and trade.get("exits_ok"):
+        if trade.status.is_final:
+            return False, f"today's trade is already {trade.status}"
+        if trade.status is TradeStatus.OPEN and trade.exits_ok:
             return False, "today's trade is open with its exits working; `icbot check` monitors it"
         return True, "resuming today's trade"
     if ctx.store.orders(ctx.trade_date, ctx.mode):
@@ -63,608 +68,624 @@ def should_run(ctx: RunContext, session: SessionTimes | None) -> tuple[bool, str
     return True, "entry window"
 
 
-async def run_day(ctx: RunContext, session: SessionTimes) -> int:
-    """Run (or resume) today's trade and return the exit code."""
+async def run_day(ctx: RunContext, session: SessionTimes, stop: Stop | None = None) -> int:
+    """Run (or resume) today's trade and return the exit code; the one place a day's ending is recorded."""
     try:
-        return await _run_day(ctx, session)
-    except DayResult as result:
-        return result.code
+        return await _run_day(ctx, session, stop or Stop())
+    except NoTrade as ended:
+        return await apply(ctx, None, [act.NoTrade(Phase(ended.phase), str(ended))])
+    except Critical as ended:
+        return await apply(ctx, None, [act.Critical(Phase(ended.phase), str(ended))])
+    finally:
+        await ctx.flush_alerts()
 
 
-def _no_trade(ctx: RunContext, phase: str, reason: str, *, alert: bool = True) -> DayResult:
-    ctx.journal(phase, "fail", f"no trade today: {reason}")
-    ctx.save_trade(status="no_trade", no_trade_reason=reason, experiment=ctx.is_experiment)
-    if alert:
-        ctx.notifier.warning(f"icbot {ctx.trade_date}: no trade", reason)
-    return DayResult(EXIT_NO_TRADE, reason)
-
-
-def _critical(ctx: RunContext, phase: str, reason: str) -> DayResult:
-    """Risk is open or unknown. The trade keeps its status: "open" only once a fill is known (with its quantity);
-    an entry of unknown fate stays "pending", which `check` reconciles from the broker rather than from us."""
-    ctx.journal(phase, "fail", f"CRITICAL: {reason}")
-    ctx.save_trade(exits_ok=False, last_problem=reason)
-    ctx.notifier.failure(f"icbot {ctx.trade_date}: ACTION NEEDED", reason)
-    return DayResult(EXIT_CRITICAL, reason)
-
-
-async def _connect(ctx: RunContext, session: SessionTimes, *, may_have_risk: bool) -> Gateway:
-    ctx.journal("connect", "start", f"connecting to {ctx.config.gateway.host}:{ctx.config.gateway.port}")
-    deadline = session.deadline_at if not may_have_risk else ctx.now() + timedelta(minutes=5)
-    try:
-        gw = await Gateway.connect(ctx.config.gateway, clock=ctx.clock, deadline=deadline, mode=ctx.mode)
-    except IcbotError as exc:
-        if may_have_risk:
-            raise _critical(ctx, "connect", f"cannot reach the gateway to verify today's order: {exc}") from exc
-        raise _no_trade(ctx, "connect", str(exc)) from exc
-    ctx.journal("connect", "ok", f"connected, account {gw.account}", account=gw.account)
-    return gw
-
-
-async def _run_day(ctx: RunContext, session: SessionTimes) -> int:
-    if ctx.trade() is None:  # the day's row exists from the first journaled step on
-        ctx.save_trade(status="pending", experiment=ctx.is_experiment)
+async def _run_day(ctx: RunContext, session: SessionTimes, stop: Stop) -> int:
+    trade = ctx.trade() or ctx.save_trade(status="pending", experiment=ctx.is_experiment)
     # Only a transmitted order can carry risk: an experiment's journaled intent never reached a gateway.
-    may_have_risk = any(o.get("transmitted") for o in ctx.store.orders(ctx.trade_date, ctx.mode))
-    gw = await _connect(ctx, session, may_have_risk=may_have_risk)
-    entries: list[OrderState] = []
+    may_have_risk = any(o.transmitted for o in ctx.store.orders(ctx.trade_date, ctx.mode))
     try:
-        existing = [] if ctx.is_experiment else await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
-        entries = [s for s in existing if refs.role_of(s.order_ref) == refs.ENTRY]
-        if entries:
-            return await _resume(ctx, gw, session, entries[-1], existing)
-        if may_have_risk and not ctx.is_experiment:
-            journaled = ctx.store.order(refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY)) or {}
-            if journaled.get("order_id") is not None:  # a gateway acknowledged it once: it was sent
-                raise _critical(
-                    ctx,
-                    "order",
-                    f"the journal has today's entry acknowledged as order #{journaled['order_id']}, but the gateway "
-                    "reports no such order (open or completed); not sending another — check TWS",
-                )
-            ctx.journal("order", "info", "an entry intent was journaled but the gateway has no such order: not sent")
-        return await _fresh_day(ctx, gw, session)
+        gw = await _connect(ctx, session, may_have_risk=may_have_risk)
+    except asyncio.CancelledError:
+        raise _stopped_unconnected(ctx, stop) from None
+    day = FreshDay(ctx, gw, session)
+    try:
+        if ctx.is_experiment:
+            return await day.run()
+        facts = await gather_day(ctx, gw, trade, await gw.positions())
+        entry = facts.broker_entry
+        if entry is not None and entry.filled > 0 and (facts.trade.credit or 0) <= 0:
+            await await_entry_executions(ctx, gw, entry, ENTRY_EXECUTIONS_WAIT)
+            facts = day_facts(ctx, facts.trade, facts.broker_orders, facts.positions)
+        entry_rules = ctx.config.entry
+        rules = LadderRules(entry_rules.step, ctx.config.strategy.combo_tick, entry_rules.min_credit)
+        decided = assess(facts, session=session, now=ctx.now(), actor=Actor.RUN_TODAY, ladder=rules)
+        code = await apply(ctx, gw, decided)
+        for action in decided:
+            if isinstance(action, act.FreshDay):
+                return await day.run()
+            if isinstance(action, act.ContinueEntry):
+                return await day.continue_entry(action)
+        return code
+    except DayEnded:
+        raise
     except IcbotError as exc:
-        raise _broker_failure(ctx, exc, sent=bool(entries) or _entry_sent(ctx)) from exc
+        raise _broker_failure(ctx, exc, phase=day.phase) from exc
+    except asyncio.CancelledError:
+        return await _stopped(ctx, gw, stop, day.phase)
     finally:
         await gw.close()
 
 
+def _stopped_unconnected(ctx: RunContext, stop: Stop) -> DayEnded:
+    why = f"stopped from outside ({stop.signal or 'cancelled'}) at {ctx.clock.now_ny():%H:%M:%S} ET"
+    if _entry_sent(ctx):
+        return Critical(
+            f"{why} before today's entry could be verified — run `icbot run-today` again", phase=Phase.CONNECT
+        )
+    return NoTrade(f"{why}, before the entry was sent", phase=Phase.CONNECT)
+
+
+async def _stopped(ctx: RunContext, gw: Gateway, stop: Stop, phase: Phase) -> int:
+    """SIGTERM/SIGINT mid-run: never leave a working entry without an owner; say exactly what is left.
+
+    A working entry that has not filled is cancelled (nobody would manage it after this process); one that
+    filled keeps its exits if they are working, else the day is critical: a rerun places the missing exits.
+    """
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()  # the cancellation was the signal's; the cleanup below must be able to wait
+    why = f"stopped from outside ({stop.signal or 'cancelled'}) at {ctx.clock.now_ny():%H:%M:%S} ET"
+    ctx.journal(phase, EventStatus.WARN, why)
+    if not _entry_sent(ctx):
+        return await apply(ctx, None, [act.NoTrade(phase, f"{why}, before the entry was sent")])
+    ref = ctx.ref(Role.ENTRY)
+    try:
+        found = [x for x in await asyncio.wait_for(gw.find_by_ref(ref), STOP_CLEANUP) if x.order_ref == ref]
+        entry = found[-1] if found else None
+        if entry is not None and entry.is_working:
+            entry = await asyncio.wait_for(gw.cancel(entry.order_id), STOP_CLEANUP)
+            record_status(ctx, entry)
+    except (IcbotError, TimeoutError) as exc:
+        msg = (
+            f"{why}; today's entry could not be confirmed cancelled ({exc}) — check TWS, or run `icbot run-today` again"
+        )
+        return await apply(ctx, None, [act.Critical(phase, msg)])
+    trade = ctx.trade()
+    if entry is None or entry.filled <= 0:
+        if entry is not None and not entry.is_done:
+            msg = f"{why}; the entry's cancel was not confirmed (last status {entry.status}) — check TWS"
+            return await apply(ctx, None, [act.Critical(phase, msg)])
+        return await apply(ctx, None, [act.NoTrade(Phase.ORDER, f"{why}; the working entry was cancelled unfilled")])
+    if trade is not None and trade.exits_ok:
+        ctx.journal(Phase.DONE, EventStatus.INFO, f"{why}; the trade is open with its exits working")
+        return EXIT_OK
+    msg = (
+        f"{why} after the entry filled {entry.filled:g}: its exits are not complete — run `icbot run-today` again "
+        "(it places the missing exits) or place them in TWS"
+    )
+    if trade is not None and not trade.is_open:
+        ctx.save_trade(status="open", quantity=int(entry.filled))
+    return await apply(ctx, None, [act.Critical(Phase.EXITS, msg)])
+
+
+async def _connect(ctx: RunContext, session: SessionTimes, *, may_have_risk: bool) -> Gateway:
+    ctx.journal(Phase.CONNECT, EventStatus.START, f"connecting to {ctx.config.gateway.host}:{ctx.config.gateway.port}")
+    deadline = session.deadline_at if not may_have_risk else ctx.now() + timedelta(minutes=5)
+    try:
+        gw = await Gateway.connect(
+            ctx.config.gateway, clock=ctx.clock, deadline=deadline, mode=ctx.mode, strategy=ctx.config.strategy
+        )
+    except IcbotError as exc:
+        if may_have_risk:
+            raise Critical(f"cannot reach the gateway to verify today's order: {exc}", phase=Phase.CONNECT) from exc
+        raise NoTrade(str(exc), phase=Phase.CONNECT) from exc
+    # The account's net liquidation, journaled every day: `icbot report`'s capital base when
+    # report.starting_capital is not configured (docs/report.md). A figure IB has not sent is left out.
+    try:
+        net_liquidation = (await gw.account_values()).net_liquidation
+    except IcbotError:
+        net_liquidation = None
+    ctx.journal(
+        Phase.CONNECT,
+        EventStatus.OK,
+        f"connected, account {gw.account}",
+        account=gw.account,
+        net_liquidation=net_liquidation,
+    )
+    return gw
+
+
 def _entry_sent(ctx: RunContext) -> bool:
     """Whether today's entry may have reached the gateway: its intent is journaled for transmission."""
-    row = ctx.store.order(refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY))
-    return bool(row and row.get("transmitted") and row.get("status") != "Rejected")
+    row = ctx.store.entry_order(ctx.trade_date, ctx.mode)
+    return bool(row and row.transmitted and row.status is not OrderStatus.REJECTED)
 
 
-def _broker_failure(ctx: RunContext, exc: IcbotError, *, sent: bool) -> DayResult:
+def _broker_failure(ctx: RunContext, exc: IcbotError, *, phase: Phase) -> DayEnded:
     """A broker failure nothing closer handled: a safe no-trade before the entry was sent, critical after."""
-    phase = ctx.phases_seen[-1] if ctx.phases_seen else "connect"
-    if not sent:
-        return _no_trade(ctx, phase, str(exc))
-    return _critical(
-        ctx,
-        phase,
+    if not _entry_sent(ctx):
+        return NoTrade(str(exc), phase=phase)
+    return Critical(
         f"{exc}; today's entry was sent and may be working or filled at the gateway — run `icbot run-today` "
         "again (it adopts the order by its orderRef) or check TWS",
+        phase=phase,
     )
 
 
-async def _fresh_day(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int:
-    halted, why = ctx.store.halted()
-    if halted:
-        raise _no_trade(
-            ctx,
-            "order",
-            f"halted ({why or 'kill'}); a `resume` row in the journal's halts table clears it (docs/operations.md)",
-        )
-    if ctx.now() >= session.deadline_at:
-        raise _no_trade(ctx, "wait_entry", f"the entry deadline {session.deadline_at:%H:%M:%S} ET has passed")
-    try:
-        listed = await _prepare(ctx, gw, session)
-    except IcbotError as exc:  # e.g. a competing session (10197) or no market data (354) before any order
-        raise _no_trade(ctx, ctx.phases_seen[-1] if ctx.phases_seen else "connect", str(exc)) from exc
-    return await _select_and_enter(ctx, gw, session, listed)
+class FreshDay:
+    """A fresh morning as one list of phases; each reads what the previous ones left on `self`."""
 
+    def __init__(self, ctx: RunContext, gw: Gateway, session: SessionTimes) -> None:
+        self.ctx, self.gw, self.session = ctx, gw, session
+        self.phase = Phase.CONNECT
+        self.listed: list[float] = []
+        self.spx: float | None = None
+        self.vix: float | None = None
+        self.condor: Condor | None = None
+        self.legs: tuple[ComboLeg, ...] = ()
+        self.ladder: list[float] = []
+        self.mid = 0.0
+        self.order: ComboOrder | None = None
 
-async def _prepare(ctx: RunContext, gw: Gateway, session: SessionTimes) -> list[float]:
-    """Everything before 09:32: no position to add to, the index, the listed strikes, greeks streaming."""
-    if not ctx.is_experiment:
+    @property
+    def phases(self) -> list[tuple[Phase, Callable[[], Awaitable[None]]]]:
+        """The day, in order (the names are the journal's phases, docs/operations.md)."""
+        return [
+            (Phase.ORDER, self.not_halted),
+            (Phase.WAIT_ENTRY, self.before_deadline),
+            (Phase.WAIT_ENTRY, self.nothing_held),
+            (Phase.UNDERLYING, self.underlying),
+            (Phase.FILTER, self.filter),
+            (Phase.WAIT_ENTRY, self.wait_entry),
+            (Phase.SELECT, self.select),
+            (Phase.ORDER, self.size),
+        ]
+
+    async def run(self) -> int:
+        for phase, step in self.phases:
+            self.phase = phase
+            await step()
+        self.phase = Phase.ORDER
+        return await self.send_entry()
+
+    # -- the phases -------------------------------------------------------------------------------------------
+    async def not_halted(self) -> None:
+        halt = self.ctx.store.halt_state()
+        if halt is not None:
+            raise NoTrade(
+                f"halted ({halt.reason or 'kill'}); `icbot resume` clears it (docs/operations.md)", phase=Phase.ORDER
+            )
+
+    async def before_deadline(self) -> None:
+        if self.ctx.now() >= self.session.deadline_at:
+            raise NoTrade(f"the entry deadline {self.session.deadline_at:%H:%M:%S} ET has passed", phase=self.phase)
+
+    async def nothing_held(self) -> None:
+        """Never add to a position: options expiring today already held mean no entry (experiments send none)."""
+        if self.ctx.is_experiment:
+            return
         held = [
-            p for p in await gw.positions() if p.sec_type == "OPT" and p.quantity != 0 and p.expiry == ctx.trade_date
+            p
+            for p in await self.gw.positions()
+            if p.sec_type == "OPT" and p.quantity != 0 and p.expiry == self.ctx.trade_date
         ]
         if held:
             names = ", ".join(f"{p.local_symbol} {p.quantity:+g}" for p in held)
-            raise _no_trade(ctx, "wait_entry", f"positions expiring today already exist ({names}); never adding")
+            raise NoTrade(f"positions expiring today already exist ({names}); never adding", phase=self.phase)
 
-    # underlying: the index, the listed strikes, a band of strikes streaming greeks before 09:32.
-    ctx.journal(
-        "wait_entry", "start", f"entry at {session.entry_at:%H:%M:%S} ET, deadline {session.deadline_at:%H:%M:%S} ET"
-    )
-    spx = await gw.spx_price()
-    if spx is None:
-        raise _no_trade(ctx, "underlying", "no SPX price from the gateway")
-    vix = await gw.vix()
-    listed = await gw.list_strikes(ctx.trade_date)
-    if not listed:
-        raise _no_trade(ctx, "underlying", f"no SPXW options listed for {ctx.trade_date}")
-    band = gw.band_strikes(spx, listed, vol=(vix / 100.0) if vix else None)
-    await gw.stream_chain(ctx.trade_date, band)
-    ctx.journal(
-        "underlying",
-        "ok",
-        f"SPX {spx:.2f}, VIX {vix if vix is not None else 'n/a'}, streaming {len(band)} strikes",
-        spx=spx,
-        vix=vix,
-        band=[band[0], band[-1]] if band else [],
-    )
-    ctx.save_trade(spx_at_entry=spx, vix=vix)
+    async def underlying(self) -> None:
+        """The index, the listed strikes, and a band of strikes streaming greeks before the entry instant."""
+        ctx, gw, session = self.ctx, self.gw, self.session
+        ctx.journal(
+            Phase.WAIT_ENTRY,
+            EventStatus.START,
+            f"entry at {session.entry_at:%H:%M:%S} ET, deadline {session.deadline_at:%H:%M:%S} ET",
+        )
+        product, strikes = gw.product, ctx.config.strikes
+        self.spx = await gw.index_price()
+        if self.spx is None:
+            raise NoTrade(f"no {product.symbol} price from the gateway", phase=self.phase)
+        self.vix = await gw.vix()
+        self.listed = await gw.list_strikes(ctx.trade_date)
+        if not self.listed:
+            raise NoTrade(f"no {product.trading_class} options listed for {ctx.trade_date}", phase=self.phase)
+        band = gw.band_strikes(
+            self.spx,
+            self.listed,
+            vol=(self.vix / 100.0) if self.vix else None,
+            wing=strikes.wing_width,
+            min_delta=strikes.min_delta,
+            max_delta=strikes.max_delta,
+        )
+        await gw.stream_chain(ctx.trade_date, band)
+        vix_text = self.vix if self.vix is not None else "n/a"
+        ctx.journal(
+            Phase.UNDERLYING,
+            EventStatus.OK,
+            f"{product.symbol} {self.spx:.2f}, VIX {vix_text}, streaming {len(band)} strikes",
+            spx=self.spx,
+            vix=self.vix,
+            band=[band[0], band[-1]] if band else [],
+        )
+        ctx.save_trade(spx_at_entry=self.spx, vix=self.vix)
 
-    # filter
-    max_vix = ctx.config.filters.max_vix
-    if max_vix is not None:
-        if vix is None:
-            raise _no_trade(ctx, "filter", f"VIX filter is on (max {max_vix}) but no VIX quote arrived")
-        if vix > max_vix:
-            raise _no_trade(ctx, "filter", f"VIX {vix:.2f} > max_vix {max_vix}")
-        ctx.journal("filter", "ok", f"VIX {vix:.2f} ≤ {max_vix}")
-    else:
-        ctx.journal("filter", "skip", "no VIX filter configured")
+    async def filter(self) -> None:
+        verdict = vix_filter(self.vix, self.ctx.config.filters.max_vix)
+        if not verdict.trade:
+            raise NoTrade(verdict.reason, phase=self.phase)
+        self.ctx.journal(Phase.FILTER, EventStatus.OK if verdict.applied else EventStatus.SKIP, verdict.reason)
 
-    # wait for greeks, then the entry instant.
-    warmup = max(1.0, (session.entry_at - ctx.now()).total_seconds())
-    try:
-        await gw.wait_for_greeks(min_per_side=MIN_GREEKS_PER_SIDE, timeout=warmup)
-    except (TimeoutError, IcbotError) as exc:
-        ctx.journal("wait_entry", "warn", f"greeks not complete before the entry time: {exc}")
-    await ctx.clock.sleep_until(session.entry_at)
-    ctx.journal("wait_entry", "ok", "entry time reached")
-    return listed
+    async def wait_entry(self) -> None:
+        """Wait for greeks on enough strikes, then for the entry instant itself."""
+        warmup = max(1.0, (self.session.entry_at - self.ctx.now()).total_seconds())
+        try:
+            await self.gw.wait_for_greeks(min_per_side=MIN_GREEKS_PER_SIDE, timeout=warmup)
+        except (TimeoutError, IcbotError) as exc:
+            self.ctx.journal(Phase.WAIT_ENTRY, EventStatus.WARN, f"greeks not complete before the entry time: {exc}")
+        await self.ctx.clock.sleep_until(self.session.entry_at)
+        self.ctx.journal(Phase.WAIT_ENTRY, EventStatus.OK, "entry time reached")
 
-
-async def _select(
-    ctx: RunContext, gw: Gateway, session: SessionTimes, listed: list[float]
-) -> tuple[Condor, ChainSnapshot]:
-    """Select at the entry instant; if greeks are missing, keep looking until shortly before the deadline."""
-    give_up = session.deadline_at - timedelta(seconds=ctx.config.entry.reprice_seconds * 2)
-    while True:
-        snap = gw.snapshot()
-        choice = select_condor(snap.abs_delta_points("P"), snap.abs_delta_points("C"), listed, ctx.config.strikes)
-        if isinstance(choice, Condor):
-            legs_known = all(
-                _has_two_sided_quote(snap, right, strike)
-                for right, strike in (
-                    ("P", choice.long_put),
-                    ("P", choice.short_put),
-                    ("C", choice.short_call),
-                    ("C", choice.long_call),
-                )
+    async def select(self) -> None:
+        """Select at the entry instant; if greeks or wing quotes are missing, keep looking until shortly before
+        the deadline."""
+        ctx = self.ctx
+        give_up = self.session.deadline_at - timedelta(seconds=ctx.config.entry.reprice_seconds * 2)
+        while True:
+            snap = self.gw.snapshot()
+            choice = select_condor(
+                snap.abs_delta_points("P"), snap.abs_delta_points("C"), self.listed, ctx.config.strikes
             )
-            if legs_known:
-                return choice, snap
-            reason = "wing quotes not streaming yet"
+            if isinstance(choice, Condor):
+                quotes = {leg: snap.quote(leg[0], leg[1]) for leg in _leg_keys(choice)}
+                if all(q is not None and q.bid is not None and q.ask is not None for q in quotes.values()):
+                    break
+                reason = "wing quotes not streaming yet"
+            else:
+                reason = choice.reason
+            if ctx.now() >= give_up:
+                raise NoTrade(reason, phase=self.phase)
+            await ctx.clock.asleep(1.0)
+        put_deltas, call_deltas = snap.abs_delta_points("P"), snap.abs_delta_points("C")
+        put_delta, call_delta = put_deltas.get(choice.short_put), call_deltas.get(choice.short_call)
+        leg_quotes = [
+            LegQuote(bid=q.bid, ask=q.ask) for q in quotes.values() if q and q.bid is not None and q.ask is not None
+        ]
+        combo = combo_prices(*leg_quotes)
+        ctx.journal(
+            Phase.SELECT,
+            EventStatus.OK,
+            f"{choice.long_put:g}/{choice.short_put:g}P {choice.short_call:g}/{choice.long_call:g}C, "
+            f"short deltas {put_delta:.1f}/{call_delta:.1f}, mid {combo.mid:.2f}, natural {combo.natural:.2f}",
+            condor=[choice.long_put, choice.short_put, choice.short_call, choice.long_call],
+            put_delta=put_delta,
+            call_delta=call_delta,
+            mid=combo.mid,
+            natural=combo.natural,
+            spx=snap.spx,
+            put_deltas={f"{k:g}": round(v, 3) for k, v in sorted(put_deltas.items())},
+            call_deltas={f"{k:g}": round(v, 3) for k, v in sorted(call_deltas.items())},
+        )
+        ctx.save_trade(
+            long_put=choice.long_put,
+            short_put=choice.short_put,
+            short_call=choice.short_call,
+            long_call=choice.long_call,
+            put_delta=put_delta,
+            call_delta=call_delta,
+            mid_at_decision=combo.mid,
+            natural_at_decision=combo.natural,
+            spx_at_entry=snap.spx,
+        )
+        entry = ctx.config.entry
+        self.ladder = entry_ladder(
+            combo.mid, combo.natural, step=entry.step, tick=ctx.config.strategy.combo_tick, min_credit=entry.min_credit
+        )
+        if not self.ladder:
+            raise NoTrade(f"mid credit {-combo.mid:.2f} is below min_credit {entry.min_credit:.2f}", phase=Phase.ORDER)
+        self.condor, self.mid = choice, combo.mid
+        actions = ("BUY", "SELL", "SELL", "BUY")
+        self.legs = tuple(
+            ComboLeg(q.con_id, action, key[0], key[1], q.local_symbol)
+            for (key, q), action in zip(quotes.items(), actions, strict=True)
+            if q is not None
+        )
+
+    async def size(self) -> None:
+        cfg = self.ctx.config.size
+        ref = self.ctx.ref(Role.ENTRY)
+        if cfg.mode == "fixed":
+            result = contracts_for(cfg, net_liquidation=None, available_funds=None, margin_per_contract=None)
         else:
-            reason = choice.reason
-        if ctx.now() >= give_up:
-            raise _no_trade(ctx, "select", reason)
-        await ctx.clock.asleep(1.0)
+            probe = ComboOrder(self.legs, "BUY", 1, "LMT", ref, limit_price=self.ladder[0])
+            values = await self.gw.account_values()
+            margin = await self.gw.what_if_margin(probe)
+            result = contracts_for(
+                cfg,
+                net_liquidation=values.net_liquidation,
+                available_funds=values.available_funds,
+                margin_per_contract=margin,
+            )
+        if result.contracts <= 0:
+            raise NoTrade(f"size is 0 contracts: {result.reason}", phase=Phase.ORDER)
+        self.order = ComboOrder(self.legs, "BUY", result.contracts, "LMT", ref, limit_price=self.ladder[0])
 
-
-def _has_two_sided_quote(snap: ChainSnapshot, right: str, strike: float) -> bool:
-    q = snap.quote(right, strike)
-    return q is not None and q.bid is not None and q.ask is not None
-
-
-def _combo_legs(condor: Condor, snap: ChainSnapshot) -> tuple[ComboLeg, ...]:
-    def leg(right: str, strike: float, action: str) -> ComboLeg:
-        q = snap.quote(right, strike)
-        assert q is not None  # guaranteed by _select
-        return ComboLeg(q.con_id, action, right, strike, q.local_symbol)
-
-    return (
-        leg("P", condor.long_put, "BUY"),
-        leg("P", condor.short_put, "SELL"),
-        leg("C", condor.short_call, "SELL"),
-        leg("C", condor.long_call, "BUY"),
-    )
-
-
-def _leg_quote(snap: ChainSnapshot, right: str, strike: float) -> LegQuote:
-    q = snap.quote(right, strike)
-    assert q is not None and q.bid is not None and q.ask is not None
-    return LegQuote(bid=q.bid, ask=q.ask)
-
-
-async def _size(ctx: RunContext, gw: Gateway, probe: ComboOrder) -> int:
-    cfg = ctx.config.size
-    if cfg.mode == "fixed":
-        result = contracts_for(cfg, net_liquidation=None, available_funds=None, margin_per_contract=None)
-    else:
-        values = await gw.account_values()
-        margin = await gw.what_if_margin(probe)
-        result = contracts_for(
-            cfg,
-            net_liquidation=values.net_liquidation,
-            available_funds=values.available_funds,
-            margin_per_contract=margin,
+    async def send_entry(self) -> int:
+        """Send the entry (the deadline and the halt flag are checked right before it), then work the ladder."""
+        ctx, gw, order = self.ctx, self.gw, self.order
+        assert order is not None
+        # Selection, sizing and a slow start can all run late: the deadline is checked right before the order.
+        if ctx.now() >= self.session.deadline_at:
+            raise NoTrade(
+                f"the entry deadline {self.session.deadline_at:%H:%M:%S} ET passed before the order was sent",
+                phase=Phase.ORDER,
+            )
+        if ctx.is_experiment:
+            return self.experiment_fill(order)
+        halt = ctx.store.halt_state()
+        if halt is not None:
+            raise NoTrade(f"halted ({halt.reason or 'kill'}) just before sending", phase=Phase.ORDER)
+        await self.no_rival_working()
+        record_intent(ctx, order, Role.ENTRY)
+        ctx.journal(
+            Phase.ORDER,
+            EventStatus.START,
+            f"BUY {order.quantity} condor LMT {self.ladder[0]:.2f} ({len(self.ladder)} rungs to {self.ladder[-1]:.2f})",
+            ladder=self.ladder,
+            quantity=order.quantity,
+            order_ref=order.order_ref,
         )
-    if result.contracts <= 0:
-        raise _no_trade(ctx, "order", f"size is 0 contracts: {result.reason}")
-    return result.contracts
-
-
-async def _select_and_enter(ctx: RunContext, gw: Gateway, session: SessionTimes, listed: list[float]) -> int:
-    condor, snap = await _select(ctx, gw, session, listed)
-    put_deltas, call_deltas = snap.abs_delta_points("P"), snap.abs_delta_points("C")
-    put_delta = put_deltas.get(condor.short_put)
-    call_delta = call_deltas.get(condor.short_call)
-    quotes = [
-        _leg_quote(snap, "P", condor.long_put),
-        _leg_quote(snap, "P", condor.short_put),
-        _leg_quote(snap, "C", condor.short_call),
-        _leg_quote(snap, "C", condor.long_call),
-    ]
-    combo = combo_prices(*quotes)
-    ctx.journal(
-        "select",
-        "ok",
-        f"{condor.long_put:g}/{condor.short_put:g}P {condor.short_call:g}/{condor.long_call:g}C, "
-        f"short deltas {put_delta:.1f}/{call_delta:.1f}, mid {combo.mid:.2f}, natural {combo.natural:.2f}",
-        condor=[condor.long_put, condor.short_put, condor.short_call, condor.long_call],
-        put_delta=put_delta,
-        call_delta=call_delta,
-        mid=combo.mid,
-        natural=combo.natural,
-        spx=snap.spx,
-        put_deltas={f"{k:g}": round(v, 3) for k, v in sorted(put_deltas.items())},
-        call_deltas={f"{k:g}": round(v, 3) for k, v in sorted(call_deltas.items())},
-    )
-    ctx.save_trade(
-        long_put=condor.long_put,
-        short_put=condor.short_put,
-        short_call=condor.short_call,
-        long_call=condor.long_call,
-        put_delta=put_delta,
-        call_delta=call_delta,
-        mid_at_decision=combo.mid,
-        natural_at_decision=combo.natural,
-        spx_at_entry=snap.spx,
-    )
-    entry = ctx.config.entry
-    ladder = entry_ladder(
-        combo.mid, combo.natural, step=entry.step, tick=ctx.config.strategy.combo_tick, min_credit=entry.min_credit
-    )
-    if not ladder:
-        raise _no_trade(ctx, "order", f"mid credit {-combo.mid:.2f} is below min_credit {entry.min_credit:.2f}")
-    legs = _combo_legs(condor, snap)
-    ref = refs.order_ref(ctx.trade_date, ctx.mode, refs.ENTRY)
-    probe = ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=ladder[0])
-    quantity = await _size(ctx, gw, probe)
-    order = ComboOrder(legs, "BUY", quantity, "LMT", ref, limit_price=ladder[0])
-    # Selection, sizing and a slow start can all run late: the deadline is checked right before the order.
-    if ctx.now() >= session.deadline_at:
-        raise _no_trade(
-            ctx, "order", f"the entry deadline {session.deadline_at:%H:%M:%S} ET passed before the order was sent"
+        started = ctx.now()
+        try:
+            state = await gw.place(order)
+        except GatewayUnavailable as exc:  # includes OrderUnconfirmed: sent, never acknowledged, may be live
+            raise Critical(
+                f"connection lost while sending the entry; its fate is unknown: {exc}", phase=Phase.ORDER
+            ) from exc
+        except (OrderRejected, ReadOnlyApi) as exc:
+            state = await self.refused_or_live(order, exc)
+        ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+        ctx.save_trade(entry_order_ref=order.order_ref)  # after the send: nothing between 09:32:00 and the order
+        record_status(ctx, state)
+        state = await self.settle_rivalry(state)
+        outcome = await work_entry(
+            ctx, gw, state, ladder=self.ladder, rung=0, started_at=started, deadline=self.session.deadline_at
         )
-    if ctx.is_experiment:
-        return _experiment_fill(ctx, session, order, combo.mid, ladder)
-    halted, why = ctx.store.halted()
-    if halted:
-        raise _no_trade(ctx, "order", f"halted ({why or 'kill'}) just before sending")
-    record_intent(ctx, order, refs.ENTRY, transmitted=not ctx.is_experiment)
-    ctx.journal(
-        "order",
-        "start",
-        f"BUY {quantity} condor LMT {ladder[0]:.2f} ({len(ladder)} rungs to {ladder[-1]:.2f})",
-        ladder=ladder,
-        quantity=quantity,
-        order_ref=ref,
-    )
-    started = ctx.now()
-    try:
-        state = await gw.place(order)
-    except GatewayUnavailable as exc:  # includes OrderUnconfirmed: sent, never acknowledged, may be live
-        raise _critical(ctx, "order", f"connection lost while sending the entry; its fate is unknown: {exc}") from exc
-    except (OrderRejected, ReadOnlyApi) as exc:
-        # An error before the acknowledgement usually is a refusal — but IB also sends notices (e.g. 10349) for
-        # orders it accepts. The refusal is believed only once the gateway shows no such order live.
-        live = await _live_entry(gw, ref)
-        if live is None:
-            ctx.store.record_order_status(
+        return await self.after_entry(outcome, self.legs, existing=())
+
+    # -- two installations on one account (docs/operations.md, "Two installations") ---------------------------
+    async def no_rival_working(self) -> None:
+        """Immediately before the send: another installation's entry working at the gateway means no second
+        condor from this one. One round trip (open orders); a rival that filled in the last instant shows in
+        `settle_rivalry`, right after the acknowledgement."""
+        ctx = self.ctx
+        rivals = rival_entries(await self.gw.open_orders(), ctx.ref(Role.ENTRY))
+        if rivals:
+            msg = f"{_names(rivals)} already working at the gateway: this installation ({ctx.installation}) sends none"
+            ctx.alert(AlertLevel.FAILURE, "two icbot installations on one account", msg)
+            raise NoTrade(msg, phase=Phase.ORDER)
+
+    async def settle_rivalry(self, state: OrderState) -> OrderState:
+        """Right after the acknowledgement: if another installation's entry exists too, the one IB accepted first
+        continues (`entry_that_continues`); the other cancels itself before it can fill, and closes at once
+        what did fill. Both installations apply the same rule, so exactly one condor stays."""
+        ctx, gw = self.ctx, self.gw
+        everything = await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
+        rivals = rival_entries(everything, state.order_ref)
+        if not rivals:
+            return state
+        mine = next((s for s in everything if s.order_ref == state.order_ref), state)
+        winner = entry_that_continues([mine, *rivals])
+        both = f"this installation's entry #{mine.order_id} (permId {mine.perm_id}) and {_names(rivals)}"
+        if winner.order_ref == mine.order_ref:
+            msg = f"two icbot installations sent today's entry: {both}; this one was accepted first and continues"
+            ctx.journal(Phase.ORDER, EventStatus.WARN, msg)
+            ctx.alert(AlertLevel.FAILURE, "two icbot installations on one account", msg)
+            return mine
+        final = await gw.cancel(mine.order_id)
+        record_status(ctx, final)
+        lost = f"two icbot installations sent today's entry: {both}; the other was accepted first"
+        if final.filled <= 0:
+            ctx.alert(AlertLevel.FAILURE, "two icbot installations on one account", f"{lost}; this one cancelled")
+            raise NoTrade(f"{lost}; this one cancelled its own unfilled", phase=Phase.ORDER)
+        quantity = int(final.filled)
+        ctx.save_trade(
+            status="open", quantity=quantity, entry_filled_at=ctx.now(), time_exit_at=self.session.time_exit_at
+        )
+        await self.credit(final, quantity)
+        closed = await close_at_market(ctx, gw, self.legs, quantity, phase=Phase.ORDER)
+        if closed.is_filled:
+            raise Critical(f"{lost}; this one had filled {quantity} and closed it at market at once", phase=Phase.ORDER)
+        raise Critical(
+            f"{lost}; this one had filled {quantity} and its close at market is {closed.status}: close it in TWS",
+            phase=Phase.ORDER,
+        )
+
+    async def refused_or_live(self, order: ComboOrder, exc: IcbotError) -> OrderState:
+        """An error before the acknowledgement usually is a refusal — but IB also sends notices (e.g. 10349) for
+        orders it accepts. The refusal is believed only once the gateway shows no such order live."""
+        ref = order.order_ref
+        found = [s for s in await self.gw.find_by_ref(ref) if s.order_ref == ref and (not s.is_done or s.filled > 0)]
+        if not found:
+            self.ctx.store.record_order_status(
                 ref,
-                status="Rejected",
+                status=OrderStatus.REJECTED,
                 filled=0,
-                remaining=quantity,
+                remaining=order.quantity,
                 avg_fill_price=None,
-                at=ctx.now(),
+                at=self.ctx.now(),
                 message=str(exc),
             )
-            raise _no_trade(ctx, "order", f"entry refused by the gateway: {exc}") from exc
+            raise NoTrade(f"entry refused by the gateway: {exc}", phase=Phase.ORDER) from exc
+        live = found[-1]
+        self.ctx.journal(
+            Phase.ORDER,
+            EventStatus.WARN,
+            f"the gateway answered {exc}, yet the entry is live (#{live.order_id} {live.status})",
+        )
+        return live
+
+    def experiment_fill(self, order: ComboOrder) -> int:
+        """Experiment mode: the same path up to the order; nothing is transmitted; a hypothetical fill at the mid."""
+        ctx = self.ctx
+        record_intent(ctx, order, Role.ENTRY, transmitted=False)
+        credit = round(-self.mid, 6)
         ctx.journal(
-            "order", "warn", f"the gateway answered {exc}, yet the entry is live (#{live.order_id} {live.status})"
+            Phase.ORDER,
+            EventStatus.SKIP,
+            f"experiment: not transmitted (would BUY {order.quantity} at {self.ladder[0]:.2f})",
         )
-        state = live
-    ctx.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
-    ctx.save_trade(entry_order_ref=ref)  # after the send: nothing between 09:32:00 and the order but the intent
-    record_status(ctx, state)
-    outcome = await work_entry(ctx, gw, state, ladder=ladder, rung=0, started_at=started, deadline=session.deadline_at)
-    return await _after_entry(ctx, gw, session, outcome, legs)
-
-
-async def _live_entry(gw: Gateway, ref: str) -> OrderState | None:
-    """Today's entry as the gateway knows it, if it is working or has filled; None if it does not live."""
-    live = [s for s in await gw.find_by_ref(ref) if s.order_ref == ref and (not s.is_done or s.filled > 0)]
-    return live[-1] if live else None
-
-
-def _experiment_fill(ctx: RunContext, session: SessionTimes, order: ComboOrder, mid: float, ladder: list[float]) -> int:
-    """Experiment mode: the same path up to the order; nothing is transmitted; a hypothetical fill at the mid."""
-    record_intent(ctx, order, refs.ENTRY, transmitted=not ctx.is_experiment)
-    credit = round(-mid, 6)
-    ctx.journal("order", "skip", f"experiment: not transmitted (would BUY {order.quantity} at {ladder[0]:.2f})")
-    ctx.journal("fill", "ok", f"experiment: hypothetical fill at the mid, credit {credit:.2f}", credit=credit)
-    ctx.save_trade(
-        status="open",
-        experiment=True,
-        entry_order_ref=order.order_ref,
-        credit=credit,
-        quantity=order.quantity,
-        limit_price=ladder[0],
-        ladder_attempts=0,
-        seconds_to_fill=0.0,
-        entry_commission=0.0,
-        entry_filled_at=ctx.now().isoformat(),
-        exits_ok=True,
-        time_exit_at=session.time_exit_at.isoformat(),
-    )
-    ctx.journal("exits", "skip", "experiment: exits are evaluated later from market data by `icbot check`")
-    ctx.journal("done", "ok", "experiment trade recorded")
-    ctx.notifier.info(f"icbot {ctx.trade_date}: experiment entry", f"hypothetical credit {credit:.2f}")
-    return EXIT_OK
-
-
-async def _entry_fills(
-    ctx: RunContext, gw: Gateway, state: OrderState, wait_commissions: float = 5.0
-) -> dict[str, Any]:
-    """Record the entry's leg executions and compute the credit the exits are priced from (see entry_credit)."""
-    deadline = ctx.now() + timedelta(seconds=wait_commissions)
-    while True:
-        execs = [
-            e
-            for e in await gw.executions(ctx.trade_date)
-            if e.order_id == state.order_id or e.order_ref == state.order_ref
-        ]
-        # An execution matched by orderId is this order's, whatever ref the report carries.
-        legs = [replace(e, order_ref=state.order_ref) for e in execs if e.sec_type != "BAG"]
-        standing = current_executions(legs, lambda e: e.exec_id)  # a corrected execution counts once
-        complete = (
-            standing
-            and all(e.commission is not None for e in standing)
-            and sum(e.shares for e in standing) >= 4 * state.filled
+        ctx.journal(
+            Phase.FILL, EventStatus.OK, f"experiment: hypothetical fill at the mid, credit {credit:.2f}", credit=credit
         )
-        if complete or ctx.now() >= deadline:
-            break
-        await ctx.clock.asleep(0.5)
-    record_executions(ctx, ctx.trade_date, legs)  # every revision is journaled
-    flow = net_flow([LegFill(e.side, e.shares, e.price, e.commission) for e in standing])
-    credit, source = entry_credit(standing, filled=state.filled, bag_avg=state.avg_fill_price)
-    return {
-        "credit": credit,
-        "source": source,
-        "commissions": flow.commissions,
-        "complete": flow.commissions_complete,
-        "legs": len(standing),
-    }
+        ctx.save_trade(
+            status="open",
+            experiment=True,
+            entry_order_ref=order.order_ref,
+            credit=credit,
+            quantity=order.quantity,
+            limit_price=self.ladder[0],
+            ladder_attempts=0,
+            seconds_to_fill=0.0,
+            entry_commission=0.0,
+            entry_filled_at=ctx.now(),
+            exits_ok=True,
+            time_exit_at=self.session.time_exit_at,
+        )
+        ctx.journal(
+            Phase.EXITS, EventStatus.SKIP, "experiment: exits are evaluated later from market data by `icbot check`"
+        )
+        ctx.journal(Phase.DONE, EventStatus.OK, "experiment trade recorded")
+        ctx.alert(AlertLevel.INFO, "experiment entry", f"hypothetical credit {credit:.2f}")
+        return EXIT_OK
 
+    async def continue_entry(self, action: act.ContinueEntry) -> int:
+        """A rerun found the entry still working: step the ladder on; exits already at the gateway (an earlier
+        run's, for an earlier part of the fill) go along — a repair adds to them, never a second set."""
+        self.phase = Phase.ORDER
+        outcome = await work_entry(
+            self.ctx,
+            self.gw,
+            action.entry,
+            ladder=list(action.ladder),
+            rung=action.rung,
+            started_at=self.ctx.now(),
+            deadline=self.session.deadline_at,
+        )
+        return await self.after_entry(outcome, action.legs, existing=action.existing)
 
-def entry_credit(standing: Sequence[Execution], *, filled: float, bag_avg: float | None) -> tuple[float | None, str]:
-    """The credit per condor from the entry's executions, and its source (`icbot.core.accounting.exit_credit`).
-
-    A partial set of leg executions (one report still in flight) would misstate the credit — the sold legs alone
-    claim far too much, so a take profit priced from it would pay more than 75 % of the real credit.
-    """
-    return exit_credit(
-        ((e.con_id, LegFill(e.side, e.shares, e.price, e.commission)) for e in standing), filled=filled, bag_avg=bag_avg
-    )
-
-
-async def _after_entry(
-    ctx: RunContext,
-    gw: Gateway,
-    session: SessionTimes,
-    outcome: EntryOutcome,
-    legs: tuple[ComboLeg, ...],
-    *,
-    existing: list[OrderState] | None = None,
-) -> int:
-    """What follows the ladder: no trade, or the fill recorded and its exits placed.
-
-    `existing` are today's other icbot orders a resumed run found at the gateway; they are read again before
-    the exits are placed, so exits of an earlier run are completed, never duplicated.
-    """
-    state = outcome.state
-    ctx.save_trade(ladder_attempts=outcome.attempts, limit_price=state.limit_price)
-    ctx.journal(
-        "order",
-        "ok" if state.filled > 0 else "fail",
-        f"entry {state.status} after {outcome.attempts} rung(s) sent, filled {state.filled:g}/{state.quantity:g}",
-        order_status=state.status,
-        filled=state.filled,
-    )
-    # We asked to cancel, but the gateway never confirmed an end: the rest of the order may still fill.
-    unconfirmed = outcome.cancelled_at_deadline and not state.is_done
-    if state.filled <= 0:
+    async def after_entry(
+        self, outcome: EntryOutcome, legs: tuple[ComboLeg, ...], *, existing: tuple[OrderState, ...]
+    ) -> int:
+        """What follows the ladder: no trade, or the fill recorded and its exits placed."""
+        ctx, state = self.ctx, outcome.state
+        self.phase = Phase.FILL
+        ctx.save_trade(ladder_attempts=outcome.attempts, limit_price=state.limit_price)
+        ctx.journal(
+            Phase.ORDER,
+            EventStatus.OK if state.filled > 0 else EventStatus.FAIL,
+            f"entry {state.status} after {outcome.attempts} rung(s) sent, filled {state.filled:g}/{state.quantity:g}",
+            order_status=state.status,
+            filled=state.filled,
+        )
+        # We asked to cancel, but the gateway never confirmed an end: the rest of the order may still fill.
+        unconfirmed = outcome.cancelled_at_deadline and not state.is_done
+        if state.filled <= 0:
+            raise self.unfilled(outcome, unconfirmed)
+        quantity = int(state.filled)
+        if outcome.cancelled_at_deadline:
+            ctx.journal(Phase.FILL, EventStatus.WARN, f"the fill raced the cancel: {quantity} filled", filled=quantity)
+        # Risk is open from this instant: record it before anything else can fail.
+        ctx.save_trade(
+            status="open",
+            quantity=quantity,
+            entry_filled_at=ctx.now(),
+            seconds_to_fill=outcome.seconds_to_fill,
+            exits_ok=False,
+            time_exit_at=self.session.time_exit_at,
+        )
+        credit = await self.credit(state, quantity)
+        unresolved = None
         if unconfirmed:
-            raise _critical(
-                ctx,
-                "fill",
+            unresolved = (
+                f"exits cover the {quantity} filled, but the entry's cancel was not confirmed (last status "
+                f"{state.status}, {state.remaining:g} remaining may still fill) — check TWS"
+            )
+        others: tuple[OrderState, ...] = ()
+        if existing:  # read again: an earlier run's exits are completed, never duplicated
+            fresh = await self.gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
+            others = tuple(s for s in fresh if s.order_ref != state.order_ref)
+        self.phase = Phase.EXITS
+        place = act.PlaceExits(
+            legs, quantity, credit, self.session.time_exit_at, others, repair=False, unresolved=unresolved
+        )
+        return await apply(ctx, self.gw, [place])
+
+    def unfilled(self, outcome: EntryOutcome, unconfirmed: bool) -> DayEnded:
+        state = outcome.state
+        if unconfirmed:
+            return Critical(
                 f"the entry's cancel was not confirmed by the gateway (last status {state.status}); it may still "
                 "fill — run `icbot run-today` again (it adopts the order) or check TWS",
+                phase=Phase.FILL,
             )
         if outcome.halted is not None:
-            raise _no_trade(ctx, "order", f"halted ({outcome.halted}) while the entry worked; cancelled unfilled")
-        if state.status in ("Inactive",) or (state.last_error and not outcome.cancelled_at_deadline):
-            raise _no_trade(ctx, "fill", f"entry ended {state.status}: {state.last_error or 'no reason given'}")
-        raise _no_trade(
-            ctx,
-            "fill",
-            f"not filled by {session.deadline_at:%H:%M:%S} ET (ladder of {outcome.attempts} rungs); cancelled",
+            return NoTrade(f"halted ({outcome.halted}) while the entry worked; cancelled unfilled", phase=Phase.ORDER)
+        if state.status is OrderStatus.INACTIVE or (state.last_error and not outcome.cancelled_at_deadline):
+            return NoTrade(f"entry ended {state.status}: {state.last_error or 'no reason given'}", phase=Phase.FILL)
+        return NoTrade(
+            f"not filled by {self.session.deadline_at:%H:%M:%S} ET (ladder of {outcome.attempts} rungs); cancelled",
+            phase=Phase.FILL,
         )
-    quantity = int(state.filled)
-    if outcome.cancelled_at_deadline:
-        ctx.journal("fill", "warn", f"the fill raced the cancel: {quantity} filled", filled=quantity)
-    # Risk is open from this instant: record it before anything else can fail.
-    ctx.save_trade(
-        status="open",
-        quantity=quantity,
-        entry_filled_at=ctx.now().isoformat(),
-        seconds_to_fill=outcome.seconds_to_fill,
-        exits_ok=False,
-        time_exit_at=session.time_exit_at.isoformat(),
-    )
-    fills = await _entry_fills(ctx, gw, state)
-    credit = _usable_credit(ctx, quantity, fills)
-    ctx.journal(
-        "fill",
-        "ok",
-        f"filled {quantity} at a credit of {credit:.2f} ({fills['source']}), commissions ${fills['commissions']:.2f}",
-        credit=credit,
-        quantity=quantity,
-        seconds_to_fill=outcome.seconds_to_fill,
-    )
-    unresolved = None
-    if unconfirmed:
-        unresolved = (
-            f"exits cover the {quantity} filled, but the entry's cancel was not confirmed (last status "
-            f"{state.status}, {state.remaining:g} remaining may still fill) — check TWS"
-        )
-    others: list[OrderState] = []
-    if existing:
-        fresh = await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
-        others = [s for s in fresh if s.order_ref != state.order_ref]
-    return await _exits_phase(ctx, gw, session, legs, quantity, credit, existing=others, unresolved=unresolved)
 
-
-def _usable_credit(ctx: RunContext, quantity: int, fills: dict[str, Any]) -> float:
-    """The credit to price the exits from; critical when none is known (no exit can be priced).
-
-    Only the legs' credit is journaled as the trade's credit (SPEC §1); a stand-in from the combo's fill price
-    prices the exits but leaves the trade's credit to be recovered from the legs later (`check`, a rerun).
-    """
-    credit = fills["credit"]
-    ctx.save_trade(entry_commission=fills["commissions"])
-    if fills["source"] == "legs":
-        ctx.save_trade(credit=credit)
-    if credit is None:
-        raise _critical(
-            ctx,
-            "fill",
-            f"filled {quantity} condor(s) but neither the legs' executions ({fills['legs']} reported) nor the "
-            "combo's fill price give the credit: exits not placed — place them in TWS",
-        )
-    if fills["source"] != "legs":
-        ctx.journal(
-            "fill",
-            "warn",
-            f"the legs' executions are incomplete ({fills['legs']} reported): the exits are priced from the "
-            f"combo's fill price, credit {credit:.2f}",
-            bag_credit=credit,
-        )
-    return float(credit)
-
-
-async def _exits_phase(
-    ctx: RunContext,
-    gw: Gateway,
-    session: SessionTimes,
-    legs: tuple[ComboLeg, ...],
-    quantity: int,
-    credit: float,
-    existing: list[OrderState],
-    unresolved: str | None = None,
-) -> int:
-    """Place or repair the exits; `unresolved` names a problem that stays critical even once they work."""
-    ctx.journal("exits", "start", f"OCA exits for {quantity}")
-    try:
-        ok, what = await ensure_exits(
-            ctx, gw, legs=legs, quantity=quantity, credit=credit, time_exit_at=session.time_exit_at, existing=existing
-        )
-    except IcbotError as exc:
-        raise _critical(ctx, "exits", f"filled {quantity} condor(s) but placing the exits failed: {exc}") from exc
-    if not ok:
-        raise _critical(ctx, "exits", f"filled {quantity} condor(s) but the exits are not complete: {what}")
-    ctx.journal("exits", "ok", what)
-    if unresolved:
-        raise _critical(ctx, "fill", unresolved)
-    ctx.save_trade(exits_ok=True)
-    ctx.journal("done", "ok", "trade open, exits working at the broker")
-    ctx.notifier.info(
-        f"icbot {ctx.trade_date}: iron condor filled",
-        f"{_strikes(legs)} x{quantity}, credit {credit:.2f}; {what}",
-    )
-    return EXIT_OK
-
-
-def _strikes(legs: tuple[ComboLeg, ...]) -> str:
-    """`5905/5925P 6060/6080C` from the order's own legs (the journal's strike columns may be empty on a rerun)."""
-    puts = "/".join(f"{k:g}" for k in sorted(leg.strike for leg in legs if leg.right == "P"))
-    calls = "/".join(f"{k:g}" for k in sorted(leg.strike for leg in legs if leg.right == "C"))
-    return f"{puts}P {calls}C" if puts and calls else "condor (legs unknown)"
-
-
-async def _resume(
-    ctx: RunContext, gw: Gateway, session: SessionTimes, entry: OrderState, existing: list[OrderState]
-) -> int:
-    """A second run on the same day: continue from what the gateway says about today's entry."""
-    ctx.journal(
-        "order",
-        "info",
-        f"found today's entry at the gateway: #{entry.order_id} {entry.status}, filled {entry.filled:g}",
-    )
-    record_status(ctx, entry)
-    legs = entry_legs(ctx, ctx.trade_date, entry)
-    if not entry.is_done and entry.filled < entry.quantity:  # working, or a cancel not yet confirmed
-        trade = ctx.trade() or {}
-        mid, natural = trade.get("mid_at_decision"), trade.get("natural_at_decision")
-        ladder: list[float] = []
-        if mid is not None and natural is not None:
-            ladder = entry_ladder(
-                mid,
-                natural,
-                step=ctx.config.entry.step,
-                tick=ctx.config.strategy.combo_tick,
-                min_credit=ctx.config.entry.min_credit,
+    async def credit(self, state: OrderState, quantity: int) -> float:
+        """The credit the exits are priced from: the legs' executions (journaled as the trade's credit), else the
+        combo's fill price (`icbot.core.accounting.exit_credit`); critical when neither is known."""
+        ctx = self.ctx
+        standing = await await_entry_executions(ctx, self.gw, state, ENTRY_EXECUTIONS_WAIT)
+        fills = [(e.con_id, _leg_fill(e)) for e in standing]
+        flow = net_flow(f for _, f in fills)
+        credit, source = exit_credit(fills, filled=state.filled, bag_avg=state.avg_fill_price)
+        ctx.save_trade(entry_commission=flow.commissions)
+        if source == "legs":
+            ctx.save_trade(credit=credit)
+        if credit is None:
+            raise Critical(
+                f"filled {quantity} condor(s) but neither the legs' executions ({len(standing)} reported) nor the "
+                "combo's fill price give the credit: exits not placed — place them in TWS",
+                phase=Phase.FILL,
             )
-        ladder = ladder or [entry.limit_price or 0.0]
-        rung = rung_for_price(ladder, entry.limit_price)
-        outcome = await work_entry(
-            ctx, gw, entry, ladder=ladder, rung=rung, started_at=ctx.now(), deadline=session.deadline_at
+        if source != "legs":
+            ctx.journal(
+                Phase.FILL,
+                EventStatus.WARN,
+                f"the legs' executions are incomplete ({len(standing)} reported): the exits are priced from the "
+                f"combo's fill price, credit {credit:.2f}",
+                bag_credit=credit,
+            )
+        ctx.journal(
+            Phase.FILL,
+            EventStatus.OK,
+            f"filled {quantity} at a credit of {credit:.2f} ({source}), commissions ${flow.commissions:.2f}",
+            credit=credit,
+            quantity=quantity,
         )
-        # The exits already at the gateway (an earlier run's, for an earlier part of the fill) go along: a
-        # repair adds to them, it never places a second, independent set.
-        return await _after_entry(ctx, gw, session, outcome, legs, existing=[s for s in existing if s != entry])
-    if entry.filled <= 0:
-        trade = ctx.trade() or {}
-        if trade.get("status") == "no_trade":
-            ctx.journal("done", "info", "today's entry did not fill; nothing to do")
-            return EXIT_OK
-        raise _no_trade(ctx, "fill", f"today's entry ended {entry.status} without a fill")
-    quantity = int(entry.filled)
-    trade = ctx.trade() or {}
-    credit = trade.get("credit")
-    if credit is None or float(credit) <= 0:
-        ctx.save_trade(status="open", quantity=quantity, time_exit_at=session.time_exit_at.isoformat())
-        fills = await _entry_fills(ctx, gw, entry)
-        credit = _usable_credit(ctx, quantity, fills)
-        ctx.journal("fill", "ok", f"recovered the fill: {quantity} at a credit of {credit:.2f}", credit=credit)
-    for s in existing:
-        if s.order_ref != entry.order_ref:
-            record_status(ctx, s)
-    # Only repair exits while the position is still there (somebody may have closed it by hand).
-    held = {p.con_id: p.quantity for p in await gw.positions() if p.sec_type == "OPT"}
-    if legs and not any(held.get(leg.con_id) for leg in legs):
-        exits_filled = [s for s in existing if refs.role_of(s.order_ref) in refs.EXIT_ROLES and s.filled > 0]
-        if exits_filled:
-            ctx.journal("done", "info", "the position is already closed by an exit; `icbot check` records it")
-            return EXIT_OK
-        raise _critical(ctx, "exits", "today's entry filled but the position is gone and no icbot exit filled")
-    return await _exits_phase(ctx, gw, session, legs, quantity, float(credit), existing=existing)
+        return float(credit)
+
+
+def _names(rivals: list[OrderState]) -> str:
+    """`another icbot installation's entry #7 (ab12cd, permId 123, Submitted, filled 0)` for each rival."""
+    return ", ".join(
+        f"another icbot installation's entry #{s.order_id} ({refs.installation_of(s.order_ref) or 'unnamed'}, "
+        f"permId {s.perm_id}, {s.status}, filled {s.filled:g})"
+        for s in rivals
+    )
+
+
+def _leg_keys(condor: Condor) -> list[tuple[str, float]]:
+    """The BAG's legs in order: long put, short put, short call, long call."""
+    return [("P", condor.long_put), ("P", condor.short_put), ("C", condor.short_call), ("C", condor.long_call)]
+
+
+def _leg_fill(e: Execution) -> LegFill:
+    return LegFill(e.side, e.shares, e.price, e.commission)

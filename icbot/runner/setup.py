@@ -44,6 +44,8 @@ def open_context(
             command,
             echo=echo,
             crash_at=env.get("ICBOT_CRASH_AT"),
+            test_alert_at=env.get("ICBOT_TEST_ALERT_AT"),
+            installation=store.installation_id(),
         )
         ctx.run_id = store.start_run(
             command=command, mode=config.mode, trade_date=ctx.trade_date, at=clock.now(), argv=list(sys.argv)

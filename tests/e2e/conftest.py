@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from icbot.core.journal import Event, OrderRecord, Trade
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.store.repo import Store
 from tests.webhook import Endpoint
@@ -90,17 +91,17 @@ class Day:
         finally:
             store.close()
 
-    def trade(self) -> dict[str, Any] | None:
+    def trade(self) -> Trade | None:
         return self.read(lambda s: s.trade(self.session, self.mode))
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[Event]:
         return self.read(lambda s: s.events(self.session, self.mode))
 
-    def orders(self) -> list[dict[str, Any]]:
+    def orders(self) -> list[OrderRecord]:
         return self.read(lambda s: s.orders(self.session, self.mode))
 
     def phases(self, status: str = "ok") -> list[str]:
-        return [e["phase"] for e in self.events() if e["status"] == status]
+        return [e.phase for e in self.events() if e.status == status]
 
     def sim_orders(self) -> list[Any]:
         assert self.sim is not None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 
 import pytest
 from ib_async import IB, LimitOrder, Option
 
 from icbot.clock import Clock, ny_datetime
+from icbot.core.refs import role_of
 from icbot.runner.demo import check_until_closed
 
 pytestmark = pytest.mark.e2e
@@ -36,16 +36,14 @@ def monitor(day, until: str = "12:30") -> list[int]:
     return check_until_closed(
         fast,
         run_check=run_check,
-        is_open=lambda: (day.trade() or {}).get("status") == "open",
+        is_open=lambda: getattr(day.trade(), "status", None) == "open",
         give_up=ny_datetime(day.session.isoformat(), until),
     )
 
 
-def leg_execs(day, ref_suffix: str) -> list:
+def leg_execs(day, role: str) -> list:
     return [
-        x
-        for x in day.sim.sim.executions()
-        if x.order.req.order_ref.endswith(ref_suffix) and x.contract.sec_type == "OPT"
+        x for x in day.sim.sim.executions() if role_of(x.order.req.order_ref) == role and x.contract.sec_type == "OPT"
     ]
 
 
@@ -61,21 +59,21 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions(make_day)
     codes = monitor(day)
     assert set(codes) == {0}
     trade = day.trade()
-    assert trade["status"] == "closed" and trade["exit_reason"] == "time_exit"
-    entry, exit_ = leg_execs(day, ":entry"), leg_execs(day, ":time_exit")
+    assert trade.status == "closed" and trade.exit_reason == "time_exit"
+    entry, exit_ = leg_execs(day, "entry"), leg_execs(day, "time_exit")
     assert len(entry) == 4 and len(exit_) == 4
     debit = -signed_sum(exit_)
     commissions = sum(x.commission for x in entry + exit_)
-    assert trade["exit_debit"] == pytest.approx(debit)
-    assert trade["pnl"] == pytest.approx((trade["credit"] - debit) * 100 - commissions)
-    exited = trade["exited_at"]
-    assert ny_datetime(day.session.isoformat(), "11:30") <= datetime.fromisoformat(exited)
+    assert trade.exit_debit == pytest.approx(debit)
+    assert trade.pnl == pytest.approx((trade.credit - debit) * 100 - commissions)
+    exited = trade.exited_at
+    assert ny_datetime(day.session.isoformat(), "11:30") <= exited
     # the siblings were cancelled by OCA at the gateway
-    statuses = {o.req.order_ref.rsplit(":", 1)[-1]: o.status for o in day.sim_orders()}
+    statuses = {str(role_of(o.req.order_ref)): o.status for o in day.sim_orders()}
     assert statuses["take_profit"] == "Cancelled" and statuses["stop"] == "Cancelled"
     alerts = day.alerts_received()
     assert alerts[-1]["type"] == "info" and "time_exit" in alerts[-1]["title"]
-    assert "closed" in day.phases("ok") and "reconcile" in [e["phase"] for e in day.events()]
+    assert "closed" in day.phases("ok") and "reconcile" in [e.phase for e in day.events()]
 
 
 def test_stop_exit_is_reported_with_its_reason(make_day):
@@ -84,8 +82,8 @@ def test_stop_exit_is_reported_with_its_reason(make_day):
     open_trade(day)
     monitor(day)
     trade = day.trade()
-    assert trade["status"] == "closed" and trade["exit_reason"] == "stop"
-    assert trade["pnl"] < 0
+    assert trade.status == "closed" and trade.exit_reason == "stop"
+    assert trade.pnl < 0
     assert any(a["type"] == "info" and "stop" in a["title"] for a in day.alerts_received())
 
 
@@ -95,7 +93,7 @@ def test_check_repairs_exits_missing_after_a_crash(make_day):
     assert crashed.returncode == 137
     result = day.run("check")
     assert result.returncode == 0, result.stdout + result.stderr
-    exits = [o for o in day.sim_orders() if o.req.order_ref.split(":")[-1] in ("take_profit", "stop", "time_exit")]
+    exits = [o for o in day.sim_orders() if role_of(o.req.order_ref) in ("take_profit", "stop", "time_exit")]
     assert sorted(o.req.order_type for o in exits) == ["LMT", "MKT", "STP"]
     assert all(o.status in ("PreSubmitted", "Submitted") for o in exits)
     assert len({o.req.oca_group for o in exits}) == 1
@@ -114,7 +112,7 @@ def test_orphan_position_is_an_urgent_alert(make_day):
         ib = IB()
         await ib.connectAsync("127.0.0.1", day.sim.port, clientId=77)
         try:
-            strike = trade["short_put"] - 100
+            strike = trade.short_put - 100
             [contract] = await ib.qualifyContractsAsync(
                 Option("SPX", day.session.strftime("%Y%m%d"), strike, "P", "SMART", tradingClass="SPXW")
             )
@@ -138,8 +136,8 @@ def test_experiment_trade_is_resolved_from_market_data(make_day):
     open_trade(day)
     monitor(day)
     trade = day.trade()
-    assert trade["status"] == "closed" and trade["exit_reason"].startswith("experiment_")
-    assert trade["pnl"] is not None
+    assert trade.status == "closed" and trade.exit_reason.startswith("experiment_")
+    assert trade.pnl is not None
     assert [r for r in day.sim.sim.requests() if r.name == "placeOrder"] == []
 
 
@@ -157,6 +155,6 @@ def test_short_strike_touched_between_checks_alerts_once(make_day):
     monitor(day, until="13:30")
     touches = [a for a in day.alerts_received() if "touched" in a["title"]]
     assert [a["title"].split(": ")[1] for a in touches] == ["short put touched"]
-    event = next(e for e in day.events() if e["phase"] == "touch")
-    assert event["data"]["side"] == "put" and event["data"]["extreme"] <= day.trade()["short_put"]
-    assert day.trade()["status"] == "closed"
+    event = next(e for e in day.events() if e.phase == "touch")
+    assert event.data["side"] == "put" and event.data["extreme"] <= day.trade().short_put
+    assert day.trade().status == "closed"

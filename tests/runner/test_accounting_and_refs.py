@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from icbot.core import refs
 from icbot.core.accounting import LegFill, complete_credit, current_executions, execution_revision, net_flow, trade_pnl
-from icbot.runner import refs
-from icbot.runner.check import touched_sides
 
 D = date(2026, 11, 24)
 
@@ -81,11 +80,11 @@ def test_net_flow_is_additive_across_fill_batches(rows):
 
 
 def test_order_refs_encode_date_mode_role_and_attempt():
-    ref = refs.order_ref(D, "paper", refs.ENTRY)
+    ref = refs.order_ref(D, "paper", refs.ENTRY, installation="")
     assert ref == "icbot:2026-11-24:paper:entry"
     assert ref.startswith(refs.day_prefix(D, "paper"))
     assert refs.role_of(ref) == "entry"
-    repair = refs.order_ref(D, "paper", refs.STOP, attempt=2)
+    repair = refs.order_ref(D, "paper", refs.STOP, attempt=2, installation="")
     assert repair == "icbot:2026-11-24:paper:stop:2"
     assert refs.role_of(repair) == "stop" and refs.attempt_of(repair) == 2
     assert refs.attempt_of(ref) == 1
@@ -98,23 +97,10 @@ def test_foreign_order_refs_have_no_role():
 
 
 def test_modes_and_days_never_share_a_prefix():
-    assert not refs.order_ref(D, "live", refs.ENTRY).startswith(refs.day_prefix(D, "paper"))
-    assert not refs.order_ref(date(2026, 11, 25), "paper", refs.ENTRY).startswith(refs.day_prefix(D, "paper"))
-    assert refs.oca_group(D, "paper") != refs.oca_group(D, "paper", attempt=2)
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [
-        (5950.0, 6050.0, []),
-        (5940.0, 6050.0, ["put"]),  # reaching the strike counts
-        (5939.9, 6070.0, ["put", "call"]),
-        (5941.0, 6070.0, ["call"]),
-    ],
-)
-def test_touched_sides(low, high, expected):
-    assert touched_sides(low, high, 5940.0, 6070.0) == expected
-    assert touched_sides(low, high, None, None) == []
+    assert not refs.order_ref(D, "live", refs.ENTRY, installation="").startswith(refs.day_prefix(D, "paper"))
+    next_day = refs.order_ref(date(2026, 11, 25), "paper", refs.ENTRY, installation="")
+    assert not next_day.startswith(refs.day_prefix(D, "paper"))
+    assert refs.oca_group(D, "paper", installation="") != refs.oca_group(D, "paper", attempt=2, installation="")
 
 
 @pytest.mark.parametrize(

@@ -1,42 +1,48 @@
 """Review of the run-today money path: the runner driven in-process against the simulated gateway.
 
 Each test builds a real RunContext (real SQLite journal, a notifier that journals its alerts, the simulator's
-virtual clock) and calls the runner the way `icbot run-today` does, then asserts against the simulator's own
-books — what the gateway really received — as well as against the journal.
+virtual clock) and calls the runner the way `icbot run-today` does — `run_day`, or a public `FreshDay` phase
+— then asserts against the simulator's own books (what the gateway really received) as well as the journal.
+Where a scenario needs a moment chosen inside the day (a slow what-if, a kill while the ladder works), a public
+phase is wrapped; nothing waits in real time for the virtual clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from icbot.broker.gateway import Gateway
-from icbot.broker.types import ComboOrder, Execution
+from icbot.broker.types import ComboOrder
 from icbot.config import load_config
+from icbot.core import refs
+from icbot.core.accounting import LegFill, exit_credit
+from icbot.core.journal import Alert, AlertLevel, OrderStatus, Phase, Trade, TradeStatus
 from icbot.core.schedule import SessionTimes, session_times, shared_calendar
-from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE
+from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK
 from icbot.notify import Notifier
-from icbot.runner import refs
+from icbot.runner import run_today as run_mod
 from icbot.runner.context import RunContext
 from icbot.runner.exits import ensure_exits
 from icbot.runner.records import record_intent
-from icbot.runner.run_today import DayResult, _prepare, _resume, _select_and_enter, entry_credit, run_day
+from icbot.runner.run_today import FreshDay, run_day
 from icbot.sim import handlers
 from icbot.sim.fills import FillParams
 from icbot.sim.fixture import SimGateway
+from icbot.sim.server import SimServer
 from icbot.store.repo import Store
 from tests.broker.helpers import condor_legs, write_sim_config
 
 pytestmark = pytest.mark.e2e
 
 NO_FILLS = FillParams(p_mid=0.0, p_near=0.0)
+REAL_TIMEOUT = 30.0  # real seconds a test waits for the day to reach a moment it acts at
 
 
 @dataclass
@@ -62,10 +68,10 @@ class Harness:
     def exits(self) -> list[Any]:
         return [o for o in self.icbot_orders() if refs.role_of(o.req.order_ref) in refs.EXIT_ROLES]
 
-    def alerts(self, level: str | None = None) -> list[dict[str, Any]]:
-        return [a for a in self.store.alerts() if level is None or a["level"] == level]
+    def alerts(self, level: AlertLevel | None = None) -> list[Alert]:
+        return [a for a in self.store.alerts() if level is None or a.level is level]
 
-    def trade(self) -> dict[str, Any]:
+    def trade(self) -> Trade:
         trade = self.ctx.trade()
         assert trade is not None
         return trade
@@ -109,14 +115,6 @@ async def connect(h: Harness) -> Gateway:
     )
 
 
-async def resume(h: Harness, gw: Gateway, entry: Any, existing: list[Any]) -> int:
-    """A rerun's `_resume`, with its exit code whether it returns or ends the day."""
-    try:
-        return await _resume(h.ctx, gw, h.session, entry, existing)
-    except DayResult as result:
-        return result.code
-
-
 # -- the entry ladder loses its connection ------------------------------------------------------------------
 def test_connection_lost_while_the_entry_works_is_critical_not_a_safe_no_trade(harness):
     # Nothing fills; the connection drops while the entry order is working on the ladder.
@@ -125,8 +123,9 @@ def test_connection_lost_while_the_entry_works_is_critical_not_a_safe_no_trade(h
     (entry,) = h.entries()
     assert entry.status in ("PreSubmitted", "Submitted")  # it lives on at the gateway and may still fill
     assert code == EXIT_CRITICAL, h.lines
-    assert h.alerts("failure"), "an entry of unknown fate is an urgent alert"
-    assert h.trade()["status"] == "pending"  # not "no_trade" (never looked at again), not "open" (nothing filled)
+    assert h.alerts(AlertLevel.FAILURE), "an entry of unknown fate is an urgent alert"
+    # not "no_trade" (never looked at again), not "open" (nothing filled)
+    assert h.trade().status is TradeStatus.PENDING
 
 
 def test_a_cancel_the_gateway_never_confirms_at_the_deadline_is_critical(harness):
@@ -134,39 +133,46 @@ def test_a_cancel_the_gateway_never_confirms_at_the_deadline_is_critical(harness
     h = harness(faults=["restart=600@09:32:58"], sim_config={"fill": NO_FILLS}, entry__reprice_seconds=30)
     code = h.run_day()
     assert code == EXIT_CRITICAL, h.lines  # not "no trade, safely aborted": the entry may still be working
-    assert h.trade()["status"] == "pending"  # `check` keeps looking at it
-    assert h.alerts("failure")
+    assert h.trade().status is TradeStatus.PENDING  # `check` keeps looking at it
+    assert h.alerts(AlertLevel.FAILURE)
 
 
 # -- the deadline and the halt flag, immediately before every transmission -----------------------------------
-def test_no_entry_is_sent_after_the_deadline_even_when_the_preparation_ran_late(harness):
+def test_no_entry_is_sent_after_the_deadline_even_when_the_preparation_ran_late(harness, monkeypatch):
     h = harness(start="2026-11-24T09:31:40")
+    size = FreshDay.size
 
-    async def go() -> int:
-        gw = await connect(h)
-        try:
-            listed = await _prepare(h.ctx, gw, h.session)
-            # connect retries, a slow chain or a slow what-if can carry the run past 09:33:00
-            await h.ctx.clock.sleep_until(h.session.deadline_at + timedelta(seconds=1))
-            return await _select_and_enter(h.ctx, gw, h.session, listed)
-        except DayResult as result:
-            return result.code
-        finally:
-            await gw.close()
+    async def slow_size(day: FreshDay) -> None:
+        await size(day)
+        # connect retries, a slow chain or a slow what-if can carry the run past 09:33:00
+        await day.ctx.clock.sleep_until(day.session.deadline_at + timedelta(seconds=1))
 
-    code = asyncio.run(go())
+    monkeypatch.setattr(FreshDay, "size", slow_size)
+    code = h.run_day()
     assert h.entries() == [], "an entry sent after the deadline"
     assert code == EXIT_NO_TRADE
-    assert "deadline" in h.trade()["no_trade_reason"]
+    trade = h.trade()
+    assert trade.status is TradeStatus.NO_TRADE
+    assert trade.no_trade_reason is not None and "deadline" in trade.no_trade_reason
 
 
-def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harness):
+def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harness, monkeypatch):
     h = harness(sim_config={"fill": NO_FILLS}, entry__reprice_seconds=5)
+    work_entry = run_mod.work_entry
 
     async def go() -> tuple[int, Any]:
+        ladder = asyncio.Event()  # set once the entry is at the gateway and its ladder starts working
+
+        async def watched(*args: Any, **kw: Any) -> Any:
+            ladder.set()
+            return await work_entry(*args, **kw)
+
+        monkeypatch.setattr(run_mod, "work_entry", watched)
         task = asyncio.ensure_future(run_day(h.ctx, h.session))
-        while not h.entries():
-            await asyncio.sleep(0.02)
+        started = asyncio.ensure_future(ladder.wait())
+        await asyncio.wait({task, started}, timeout=REAL_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        assert ladder.is_set(), f"the entry never reached its ladder: {h.lines[-3:]}"
         kill = Store.open(h.ctx.config.db_path)  # `icbot kill` in another process: the halt flag first
         kill.halt("kill", at=h.sim.clock.now())
         kill.close()
@@ -180,7 +186,9 @@ def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harne
     assert entry.status == "Cancelled"
     cancels = h.sim.sim.requests("cancelOrder")
     assert cancels and min(r.at for r in cancels) < h.session.deadline_at  # at once, not at the deadline
-    assert code == EXIT_NO_TRADE and "halted" in h.trade()["no_trade_reason"]
+    assert code == EXIT_NO_TRADE
+    reason = h.trade().no_trade_reason
+    assert reason is not None and "halted" in reason
 
 
 def test_no_exit_is_placed_while_halted(harness):
@@ -209,15 +217,15 @@ def _fill_an_entry(h: Harness) -> None:
         gw = await connect(h)
         try:
             legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
-            ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+            ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
             order = ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=-0.05)
             lp, sp, sc, lc = (leg.strike for leg in legs)
             h.ctx.save_trade(status="pending", long_put=lp, short_put=sp, short_call=sc, long_call=lc)
             record_intent(h.ctx, order, refs.ENTRY)
             state = await gw.place(order)
             h.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=h.ctx.now())
-            state = await gw.wait_status(state.order_id, {"Filled"}, timeout=30)
-            assert state.status == "Filled"
+            state = await gw.wait_status(state.order_id, {OrderStatus.FILLED}, timeout=30)
+            assert state.status is OrderStatus.FILLED
         finally:
             await gw.close()
 
@@ -231,55 +239,50 @@ def test_a_rerun_while_halted_places_no_exits_and_calls_for_action(harness):
     code = h.run_day()
     assert h.exits() == [], "exits sent after the kill"
     assert code == EXIT_CRITICAL
-    assert h.alerts("failure")
+    assert h.alerts(AlertLevel.FAILURE)
 
 
 # -- the journal and the broker disagree ------------------------------------------------------------------
 def test_an_entry_the_journal_saw_placed_but_the_gateway_does_not_know_is_a_conflict_not_a_new_entry(harness):
     h = harness()
-    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
     record_intent(h.ctx, ComboOrder((), "BUY", 1, "LMT", ref, limit_price=-1.0), refs.ENTRY)
     h.store.record_placed(ref, order_id=4242, perm_id=None, at=h.ctx.now())  # acknowledged by a gateway once
     h.ctx.save_trade(status="pending")
     code = h.run_day()
     assert h.entries() == [], "a second entry order today"
     assert code == EXIT_CRITICAL
-    assert h.alerts("failure")
+    assert h.alerts(AlertLevel.FAILURE)
 
 
 # -- the credit the exits are priced from -------------------------------------------------------------------
-def _leg(exec_id: str, side: str, qty: float, price: float, con_id: int) -> Execution:
-    at = datetime(2026, 11, 24, 14, 32, tzinfo=UTC)
-    return Execution(exec_id, 7, 9, "r", con_id, "", "OPT", None, None, side, qty, price, at, 0.65)
+def _leg(side: str, price: float, con_id: int) -> tuple[int, LegFill]:
+    return con_id, LegFill(side, 1, price, 0.65)
 
 
 def test_exits_are_never_priced_from_an_incomplete_set_of_leg_fills():
-    full = [
-        _leg("a", "BOT", 1, 0.40, 1),
-        _leg("b", "SLD", 1, 3.10, 2),
-        _leg("c", "SLD", 1, 2.90, 3),
-        _leg("d", "BOT", 1, 0.35, 4),
-    ]
-    assert entry_credit(full, filled=1, bag_avg=-5.20) == (pytest.approx(5.25), "legs")  # the legs win
+    # FreshDay.credit prices the exits from `exit_credit` over the entry's standing leg executions.
+    full = [_leg("BOT", 0.40, 1), _leg("SLD", 3.10, 2), _leg("SLD", 2.90, 3), _leg("BOT", 0.35, 4)]
+    assert exit_credit(full, filled=1, bag_avg=-5.20) == (pytest.approx(5.25), "legs")  # the legs win
     # Only the two sold legs reported so far: the legs alone would claim 12.00 — a take profit paying 9.00.
-    assert entry_credit(full[1:3], filled=1, bag_avg=-5.20) == (pytest.approx(5.20), "bag")
+    assert exit_credit(full[1:3], filled=1, bag_avg=-5.20) == (pytest.approx(5.20), "bag")
     # Only the bought wings: a negative "credit" (exit_prices would raise) — the BAG's fill price instead.
-    assert entry_credit([full[0], full[3]], filled=1, bag_avg=-5.20) == (pytest.approx(5.20), "bag")
+    assert exit_credit([full[0], full[3]], filled=1, bag_avg=-5.20) == (pytest.approx(5.20), "bag")
     # A 2-lot of which one combo's legs arrived: not complete either.
-    assert entry_credit(full, filled=2, bag_avg=-5.20) == (pytest.approx(5.20), "bag")
+    assert exit_credit(full, filled=2, bag_avg=-5.20) == (pytest.approx(5.20), "bag")
     # Nothing usable at all: no credit — never 0.0, which would be saved and break every later repair.
-    assert entry_credit([], filled=1, bag_avg=None) == (None, "none")
-    assert entry_credit(full[1:3], filled=1, bag_avg=0.10) == (None, "none")
+    assert exit_credit([], filled=1, bag_avg=None) == (None, "none")
+    assert exit_credit(full[1:3], filled=1, bag_avg=0.10) == (None, "none")
 
 
 # -- resuming --------------------------------------------------------------------------------------------
-def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(harness):
+def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(harness, monkeypatch):
     # A run died right after asking to cancel at the deadline; the rerun finds the entry PendingCancel at the
     # gateway. That is not "ended without a fill": it may still fill. The rerun must confirm the end itself.
     h = harness(start="2026-11-24T09:33:05", sim_config={"fill": NO_FILLS})
-    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
 
-    async def go() -> int:
+    async def send_and_die() -> None:
         gw = await connect(h)
         try:
             legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
@@ -288,12 +291,25 @@ def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(har
             record_intent(h.ctx, order, refs.ENTRY)
             state = await gw.place(order)
             h.store.record_placed(ref, order_id=state.order_id, perm_id=state.perm_id, at=h.ctx.now())
-            reported = replace(state, status="PendingCancel")  # what the gateway said when the rerun asked
-            return await resume(h, gw, reported, [reported])
         finally:
             await gw.close()
 
-    code = asyncio.run(go())
+    asyncio.run(send_and_die())
+    find_by_ref = Gateway.find_by_ref
+    asked: list[str] = []
+
+    async def pending_cancel_first(gw: Gateway, prefix: str) -> Any:
+        found = await find_by_ref(gw, prefix)
+        asked.append(prefix)
+        if len(asked) > 1:
+            return found
+        # what the gateway said when the rerun asked: the earlier run's cancel was still on its way
+        return [replace(s, status=OrderStatus.PENDING_CANCEL) if s.order_ref == ref else s for s in found]
+
+    monkeypatch.setattr(Gateway, "find_by_ref", pending_cancel_first)
+    code = h.run_day()
+    assert asked, "the rerun never looked for today's orders"
+    assert any("PendingCancel" in line for line in h.lines), h.lines
     (entry,) = h.entries()
     assert entry.status == "Cancelled", "left working at the gateway while the journal says no trade"
     assert code == EXIT_NO_TRADE
@@ -302,42 +318,53 @@ def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(har
 def test_an_experiment_rerun_without_a_gateway_is_no_trade_not_an_urgent_alarm(harness):
     # An experiment run died after journaling its (never transmitted) entry; the rerun cannot connect.
     h = harness(mode="experiment", start="2026-11-24T09:32:50", faults=["refuse-until=09:40:00"])
-    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
     h.ctx.save_trade(status="pending", experiment=True)
     record_intent(h.ctx, ComboOrder((), "BUY", 1, "LMT", ref, limit_price=-1.0), refs.ENTRY, transmitted=False)
     code = h.run_day()
     assert code == EXIT_NO_TRADE  # nothing can be at risk in experiment mode
-    assert h.alerts("failure") == []
+    assert h.alerts(AlertLevel.FAILURE) == []
 
 
 # -- a refusal is believed only once the gateway shows no such order ----------------------------------------
 INFO_10349 = "Order TIF was set to DAY based on order preset."  # real IB: informational, the order lives on
+ACK_DELAY = timedelta(seconds=1)  # virtual: how long the gateway takes to acknowledge after its notice
 
 
 def test_an_informational_error_on_the_new_entry_is_not_taken_for_a_rejection(harness, monkeypatch):
     # Newer TWS versions answer some new orders with 10349 before acknowledging them (ib_async issues #191,
-    # #217): the order is live and fills. Here the simulator says exactly that, first, for the entry.
-    original = handlers.HANDLERS[3]
+    # #217): the order is live and fills. Here the simulator says exactly that, first, for the entry — and takes
+    # a moment before it acknowledges the order: one virtual second, on its own ticker (nothing blocks).
+    place, tick = handlers.HANDLERS[3], SimServer.tick
+    held: list[tuple[Any, list[str], datetime]] = []
+    noticed: list[int] = []
 
-    def place_with_notice(server: Any, conn: Any, fields: list[str], now: Any) -> None:
+    def place_with_notice(server: SimServer, conn: Any, fields: list[str], now: datetime) -> None:
         req = handlers.parse_place_order(fields, conn.version)
-        if (
-            req.order_ref.endswith(":entry")
-            and not req.what_if
-            and server.engine.orders.get((31, req.order_id)) is None
-        ):
+        if req.order_ref.endswith(":entry") and not req.what_if and not noticed:
+            noticed.append(req.order_id)
             conn.error(req.order_id, 10349, INFO_10349)  # the notice goes out first...
-            time.sleep(0.1)  # ...and the gateway takes a moment before it acknowledges the order
-        original(server, conn, fields, now)
+            held.append((conn, fields, now + ACK_DELAY))  # ...and the acknowledgement a moment later
+            return
+        place(server, conn, fields, now)
+
+    async def tick_and_acknowledge(server: SimServer, now: datetime) -> None:
+        while held and now >= held[0][2]:
+            conn, fields, _ = held.pop(0)
+            place(server, conn, fields, now)
+            server.deliver()
+        await tick(server, now)
 
     monkeypatch.setitem(handlers.HANDLERS, 3, place_with_notice)
+    monkeypatch.setattr(SimServer, "tick", tick_and_acknowledge)
     h = harness()
     code = h.run_day()
+    assert noticed, "the entry never got its notice"
     (entry,) = h.entries()
     trade = h.trade()
-    assert trade["status"] != "no_trade", "the live entry was abandoned as refused"
+    assert trade.status is not TradeStatus.NO_TRADE, "the live entry was abandoned as refused"
     if entry.filled > 0:
-        assert code == 0 and trade["status"] == "open" and trade["exits_ok"] is True
+        assert code == EXIT_OK and trade.status is TradeStatus.OPEN and trade.exits_ok is True
         assert sorted(o.req.order_type for o in h.exits()) == ["LMT", "MKT", "STP"]
     else:
         assert entry.status == "Cancelled"
@@ -348,17 +375,18 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
     # An earlier run: a 2-lot entry filled 1, its exits went out for that 1, then the run died with the entry
     # still working. The rerun works the entry to the deadline; the earlier exits must stay the only ones.
     h = harness(start="2026-11-24T09:32:30", sim_config={"fill": NO_FILLS}, size__contracts=2, size__max_contracts=2)
-    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY)
+    ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
 
     def fill_one_of_the_entry(server: Any) -> float:
         now = server.clock.now()
         [order] = [o for o in server.engine.working_orders() if o.req.order_ref == ref]
         quote = server.engine.quote(order, now)
-        server.engine._fill(order, 1, quote.ask, now, quote)  # one lot trades at the natural price
+        # one lot trades at the natural price (the engine's public fill_at_limit trades the whole remainder)
+        server.engine._fill(order, 1, quote.ask, now, quote)
         server.deliver()
         return -round(quote.ask, 2)
 
-    async def go() -> int:
+    async def fill_one_and_die() -> None:
         gw = await connect(h)
         try:
             legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
@@ -376,15 +404,19 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
             existing = await gw.find_by_ref(refs.day_prefix(h.ctx.trade_date, h.ctx.mode))
             [entry] = [s for s in existing if s.order_ref == ref]
             assert entry.filled == 1 and not entry.is_done
-            return await resume(h, gw, entry, existing)
         finally:
             await gw.close()
 
-    code = asyncio.run(go())
+    asyncio.run(fill_one_and_die())
+    code = h.run_day()  # the rerun: finds the entry working, continues its ladder
+    assert any(
+        e.phase == Phase.ORDER and "found today's entry" in e.message
+        for e in h.store.events(h.ctx.trade_date, h.ctx.mode)
+    )
     (entry,) = h.entries()
     assert entry.status == "Cancelled" and entry.filled == 1
     exits = h.exits()
     assert len(exits) == 3, [o.req.order_ref for o in exits]  # not six: no second, independent OCA group
-    assert {o.req.oca_group for o in exits} == {refs.oca_group(h.ctx.trade_date, h.ctx.mode)}
+    assert {o.req.oca_group for o in exits} == {refs.oca_group(h.ctx.trade_date, h.ctx.mode, installation="")}
     assert all(o.req.total_qty == 1 for o in exits)
-    assert code == 0, h.lines
+    assert code == EXIT_OK, h.lines

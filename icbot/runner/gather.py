@@ -1,0 +1,104 @@
+"""Gathering the facts reconciliation decides from — the one place that reads the broker for it.
+
+Gathering also copies what the broker reports into the journal: each icbot order's latest status and every leg
+execution of icbot's orders (both idempotent and append-only, so copying twice changes nothing). That is not a
+decision, it is the journal keeping up with the broker; the facts handed to `icbot.core.reconcile.assess` are
+then the journal as it stands plus the broker's live orders and positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+
+from icbot.broker.gateway import Gateway
+from icbot.core import refs
+from icbot.core.accounting import current_executions
+from icbot.core.facts import Execution, OrderState, Position
+from icbot.core.journal import Phase, Trade
+from icbot.core.reconcile import DayFacts
+from icbot.errors import StoreError
+from icbot.runner.context import RunContext
+from icbot.runner.records import record_executions, record_status
+
+
+async def broker_orders(ctx: RunContext, gw: Gateway, trade_date: date) -> list[OrderState]:
+    """The gateway's orders named for `trade_date` (every client id), their statuses copied into the journal.
+
+    An order the journal never intended (a second installation, an older journal) cannot be recorded; it stays
+    in the list, and `assess` names it.
+    """
+    states = await gw.find_by_ref(refs.day_prefix(trade_date, ctx.mode))
+    day_ctx = ctx.for_date(trade_date)
+    for s in states:
+        try:
+            record_status(day_ctx, s)
+        except StoreError:
+            pass  # a stranger: not ours to journal
+    return states
+
+
+def own_executions(execs: Iterable[Execution], orders: Sequence[OrderState]) -> list[Execution]:
+    """Executions with the orderRef of the order they belong to: IB may report an execution without the ref,
+    but one matched by orderId is that order's, whatever ref the report carries."""
+    by_id = {s.order_id: s.order_ref for s in orders}
+    return [replace(e, order_ref=by_id[e.order_id]) if e.order_id in by_id else e for e in execs]
+
+
+async def copy_executions(ctx: RunContext, gw: Gateway, trade_date: date, orders: Sequence[OrderState]) -> None:
+    """Journal the leg executions of icbot's orders of `trade_date` (today's only: IB reports no older ones)."""
+    execs = own_executions(await gw.executions(trade_date), orders)
+    record_executions(ctx.for_date(trade_date), trade_date, execs)
+
+
+async def await_entry_executions(ctx: RunContext, gw: Gateway, entry: OrderState, seconds: float) -> list[Execution]:
+    """Wait (at most `seconds`) until the entry's four legs have executions for the whole fill, each with its
+    commission; journal every revision; return the executions that stand (a corrected one counts once)."""
+    deadline = ctx.now() + timedelta(seconds=seconds)
+    while True:
+        execs = own_executions(await gw.executions(ctx.trade_date), [entry])
+        legs = [e for e in execs if e.order_ref == entry.order_ref and e.sec_type != "BAG"]
+        standing = current_executions(legs, lambda e: e.exec_id)
+        complete = (
+            standing
+            and all(e.commission is not None for e in standing)
+            and sum(e.shares for e in standing) >= 4 * entry.filled
+        )
+        if complete or ctx.now() >= deadline:
+            break
+        await ctx.clock.asleep(0.5)
+    record_executions(ctx, ctx.trade_date, legs)
+    return standing
+
+
+def day_facts(
+    ctx: RunContext, trade: Trade, orders: Sequence[OrderState], positions: Sequence[Position] | None
+) -> DayFacts:
+    """The journal's side of a day (read after the broker's facts were copied in), with the broker's."""
+    day = trade.trade_date
+    alerted = {
+        str((e.data or {}).get("side"))
+        for e in ctx.store.events(day, ctx.mode)
+        if e.phase == Phase.TOUCH and (e.data or {}).get("side")
+    }
+    return DayFacts(
+        trade_date=day,
+        mode=ctx.mode,
+        installation=ctx.installation,
+        trade=trade,
+        orders=tuple(ctx.store.orders(day, ctx.mode)),
+        fills=tuple(ctx.store.fills(day, ctx.mode)),
+        broker_orders=tuple(orders),
+        positions=None if positions is None else tuple(positions),
+        touch_alerted=frozenset(alerted),
+    )
+
+
+async def gather_day(ctx: RunContext, gw: Gateway, trade: Trade, positions: Sequence[Position] | None) -> DayFacts:
+    """Read the broker for one trade day, copy it into the journal, and return the facts."""
+    day = trade.trade_date
+    orders = await broker_orders(ctx, gw, day)
+    await copy_executions(ctx, gw, day, orders)
+    fresh = ctx.store.trade(day, ctx.mode)
+    return day_facts(ctx, fresh if fresh is not None else trade, orders, positions)
