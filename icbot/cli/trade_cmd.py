@@ -8,27 +8,56 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import ExitStack
-from datetime import date
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from icbot.errors import EXIT_OK
+from icbot.clock import Clock
+from icbot.errors import EXIT_OK, SchemaOutdated, UsageError
 
-CONFIG_OPTION = typer.Option(None, "--config", "-c", help="config.yaml to use (else $ICBOT_CONFIG, ./config.yaml).")
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="config.yaml to use (else $ICBOT_CONFIG, ./config.yaml).",
+    readable=False,  # icbot reads the file itself and says in one line what is wrong with it
+)
+
+
+def _running(clock: Clock, command: str) -> None:
+    """A trading command waits (for the gateway, the entry time, fills): a frozen ICBOT_CLOCK would never end."""
+    if clock.speed == 0:
+        raise UsageError(
+            f"ICBOT_CLOCK: speed 0 freezes virtual time, and {command} has to wait for things; "
+            "allowed: a speed above 0 (x0 only suits commands that never wait, e.g. icbot schedule)"
+        )
 
 
 def run_today(
     config_path: Path | None = CONFIG_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say why when there is nothing to do."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Run as in experiment mode: everything up to the order, nothing transmitted, journaled as experiment.",
+    ),
 ) -> None:
     """Trade today's iron condor (fired by launchd at 09:31 ET); safe to run again the same day."""
+    from icbot.core.schedule import OutOfCalendarRange
     from icbot.runner import run_today as run_mod
     from icbot.runner.setup import load, open_context, today_session
+    from icbot.runner.signals import stoppable
     from icbot.store.lock import AlreadyRunning, day_lock
 
     config, clock = load(config_path)
-    session, today = today_session(config, clock)
+    if dry_run:  # the experiment path, without editing the config: nothing can be transmitted
+        config = replace(config, mode="experiment")
+    _running(clock, "run-today")
+    try:
+        session, today = today_session(config, clock)
+    except OutOfCalendarRange as exc:  # a virtual clock far off, or an install older than the trading day
+        raise UsageError(f"{exc}; icbot cannot trade outside the exchange calendar it knows") from None
     if session is None:
         if verbose:
             typer.echo(f"{today} is not a trading session: nothing to do")
@@ -42,12 +71,13 @@ def run_today(
             raise typer.Exit(EXIT_OK)
         try:
             with day_lock(config.db_path.parent, ctx.trade_date, ctx.mode):
-                code = asyncio.run(run_mod.run_day(ctx, session))
+                code = asyncio.run(stoppable(lambda stop: run_mod.run_day(ctx, session, stop)))
         except AlreadyRunning as exc:
             ctx.finish(EXIT_OK, str(exc))
             typer.echo(f"icbot: {exc}", err=True)
             raise typer.Exit(EXIT_OK) from exc
-        ctx.finish(code, str((ctx.trade() or {}).get("status", "")))
+        trade = ctx.trade()
+        ctx.finish(code, "" if trade is None else trade.status.value)
     raise typer.Exit(code)
 
 
@@ -58,15 +88,20 @@ def check(
     """Reconcile the open trade with the broker, account for exits, repair missing exits, alert."""
     from icbot.runner import check as check_mod
     from icbot.runner.setup import load, open_context
+    from icbot.runner.signals import stoppable
     from icbot.store.lock import AlreadyRunning, day_lock
     from icbot.store.repo import Store
 
     config, clock = load(config_path)
+    _running(clock, "check")
     if not config.db_path.exists():
         if verbose:
             typer.echo("no journal yet: nothing to check")
         raise typer.Exit(EXIT_OK)
-    reader = Store.open(config.db_path, readonly=True)
+    try:
+        reader = Store.open(config.db_path, readonly=True)
+    except SchemaOutdated:  # an upgraded icbot: migrate now rather than fail every few minutes until 09:31
+        reader = Store.open(config.db_path)
     try:
         candidates = check_mod.trades_to_check(reader, config.mode)
     finally:
@@ -78,14 +113,14 @@ def check(
     with open_context("check", config, clock, echo=typer.echo) as ctx, ExitStack() as locks:
         trades = []
         for trade in candidates:
-            day = date.fromisoformat(str(trade["trade_date"]))
+            day = trade.trade_date
             try:
                 locks.enter_context(day_lock(config.db_path.parent, day, config.mode))
             except AlreadyRunning as exc:
                 typer.echo(f"skipping {day}: {exc}")
                 continue
             trades.append(trade)
-        code = asyncio.run(check_mod.run_check(ctx, trades))
+        code = asyncio.run(stoppable(lambda stop: check_mod.run_check(ctx, trades, stop)))
         ctx.finish(code)
     raise typer.Exit(code)
 

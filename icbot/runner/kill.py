@@ -1,0 +1,207 @@
+"""`icbot kill` and `icbot resume`: stop everything from a terminal, and undo the stop.
+
+Kill works in a fixed order, each step journaled (phase `kill`) and shown as it happens:
+
+1. The halt flag first — in the journal, so it holds even with the gateway down: from that instant no icbot
+   process sends a new order (run-today reads it before every send and re-price, and its ladder cancels the
+   entry within one step; exits are not placed while it is set).
+2. Cancel every working icbot order (orderRef `icbot:…`) of the account, whichever client id placed it. IB lets
+   only the placing client cancel an order (`reqGlobalCancel` would also cancel the trader's own orders), so
+   kill connects as each client id that holds icbot orders — run-today's, check's — and cancels them there.
+   While a run-today still holds its client id, the connection is retried until it lets go (it stops at once
+   on the halt). Orders icbot did not place are never touched.
+3. Close what icbot holds today: one BAG order for exactly the open quantity, at market — the same order type
+   as the strategy's own time exit: in an emergency the fill matters more than the price, and a limit that does
+   not fill leaves the risk on. Its executions are journaled like any exit (role `close`, exit reason manual),
+   and the legs are confirmed flat at the broker.
+4. An urgent alert with what was done; exit 0 when halted and flat, 4 with what is still open otherwise.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from icbot.broker.gateway import Gateway
+from icbot.core import refs
+from icbot.core.actions import EXIT_CRITICAL, EXIT_OK
+from icbot.core.facts import ComboLeg, OrderState, Position
+from icbot.core.journal import AlertLevel, EventStatus, Phase, Role
+from icbot.errors import IcbotError
+from icbot.runner.cancel import cancel_as_owner
+from icbot.runner.close import close_at_market
+from icbot.runner.context import RunContext
+
+KILL_CLIENT_OFFSET = 3  # kill's own client id: gateway.client_id + 3 (run-today +0, check +1, status +2)
+ALL_ICBOT = "icbot:"
+
+
+def who() -> str:
+    """`user@host`, for the halts table's `by` column."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass
+class KillPlan:
+    """What kill found at the broker: the orders it will cancel and the position it will close."""
+
+    cancel: list[OrderState]
+    legs: tuple[ComboLeg, ...] = ()
+    close_quantity: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        lines = [f"cancel {refs.role_of(s.order_ref)} #{s.order_id} ({s.order_ref}, {s.status})" for s in self.cancel]
+        if self.close_quantity:
+            strikes = "/".join(f"{leg.strike:g}{leg.right}" for leg in self.legs)
+            lines.append(f"close {self.close_quantity} condor(s) {strikes} at market")
+        return lines or ["nothing to cancel or close"]
+
+
+def held_quantity(legs: Sequence[ComboLeg], positions: Sequence[Position]) -> int | None:
+    """How many condors the account holds in exactly these legs (long legs +q, short −q); None when the legs
+    are held unevenly (a broken condor: one BAG order cannot close it — a person must)."""
+    held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
+    counts = {round(held.get(leg.con_id, 0.0) * (1 if leg.action == "BUY" else -1), 6) for leg in legs}
+    if len(counts) != 1:
+        return None
+    q = counts.pop()
+    return int(q) if q > 0 and float(q).is_integer() else (0 if q == 0 else None)
+
+
+async def run_kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: Callable[[KillPlan], bool]) -> int:
+    """Halt, cancel, close, verify; returns the exit code (the halt stays set in every case)."""
+    try:
+        return await _kill(ctx, reason=reason, keep_position=keep_position, confirm=confirm)
+    finally:
+        await ctx.flush_alerts()
+
+
+async def _kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: Callable[[KillPlan], bool]) -> int:
+    ctx.store.halt(reason, at=ctx.now(), by=f"kill ({who()})")
+    ctx.journal(
+        Phase.KILL, EventStatus.WARN, f"halt set ({reason}): no icbot process sends an order until `icbot resume`"
+    )
+    own = replace(ctx.config.gateway, client_id=ctx.config.gateway.client_id + KILL_CLIENT_OFFSET)
+    try:
+        gw = await Gateway.connect(
+            own,
+            clock=ctx.clock,
+            deadline=ctx.now() + timedelta(seconds=20),
+            mode=ctx.mode,
+            strategy=ctx.config.strategy,
+        )
+    except IcbotError as exc:
+        return _ends(
+            ctx,
+            f"halted, but the gateway cannot be reached ({exc}): cancel icbot's orders and close today's condor in TWS",
+            ok=False,
+        )
+    try:
+        plan = await _plan(ctx, gw, keep_position=keep_position)
+        for line in plan.describe():
+            ctx.echo(f"  will {line}")
+        if not confirm(plan):
+            return _ends(ctx, "halted; nothing cancelled or closed (not confirmed)", ok=False)
+        problems = await cancel_as_owner(ctx, gw, plan.cancel, phase=Phase.KILL)
+        if plan.close_quantity:
+            problems += await _close(ctx, gw, plan)
+        problems += plan.problems
+    except IcbotError as exc:
+        problems = [f"the gateway failed mid-way: {exc}"]
+    finally:
+        await gw.close()
+    if not problems:
+        # A fresh connection: this session's picture of other clients' orders stops at what it saw first.
+        try:
+            fresh = await Gateway.connect(
+                own,
+                clock=ctx.clock,
+                deadline=ctx.now() + timedelta(seconds=20),
+                mode=ctx.mode,
+                strategy=ctx.config.strategy,
+            )
+        except IcbotError as exc:
+            problems = [f"cannot confirm at the gateway that nothing is left ({exc})"]
+        else:
+            try:
+                problems = await _verify(ctx, fresh, keep_position=keep_position)
+            except IcbotError as exc:
+                problems = [f"cannot confirm at the gateway that nothing is left ({exc})"]
+            finally:
+                await fresh.close()
+    if problems:
+        return _ends(ctx, "halted, but still open: " + "; ".join(problems), ok=False)
+    what = "halted, icbot's orders cancelled" + ("" if keep_position else ", flat")
+    return _ends(ctx, what, ok=True)
+
+
+def _ends(ctx: RunContext, summary: str, *, ok: bool) -> int:
+    ctx.journal(Phase.KILL, EventStatus.OK if ok else EventStatus.FAIL, summary)
+    ctx.alert(AlertLevel.FAILURE, "KILL" if ok else "KILL incomplete — ACTION NEEDED", summary)
+    ctx.echo(summary)
+    return EXIT_OK if ok else EXIT_CRITICAL
+
+
+async def _plan(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> KillPlan:
+    working = [s for s in await gw.find_by_ref(ALL_ICBOT) if s.is_working]
+    if keep_position:
+        working = [s for s in working if refs.role_of(s.order_ref) is Role.ENTRY]
+    plan = KillPlan(cancel=working)
+    if keep_position:
+        return plan
+    entry = ctx.store.entry_order(ctx.trade_date, ctx.mode)
+    trade = ctx.trade()
+    if entry is None or trade is None or not entry.legs:
+        return plan
+    held = held_quantity(entry.legs, await gw.positions())
+    if held is None:
+        plan.problems.append("today's condor is held unevenly (a broken condor): close its legs in TWS")
+    elif held:
+        plan.legs, plan.close_quantity = entry.legs, held
+    return plan
+
+
+async def _close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> list[str]:
+    final = await close_at_market(ctx, gw, plan.legs, plan.close_quantity, phase=Phase.KILL)
+    if final.is_filled:
+        return []
+    return [f"the close order {final.order_ref} is {final.status} ({final.filled:g}/{final.quantity:g} filled)"]
+
+
+async def _verify(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> list[str]:
+    """From the broker's side: no icbot order still working (but exits kept on purpose), today's legs flat."""
+    problems = []
+    for s in await gw.find_by_ref(ALL_ICBOT):
+        if s.is_working and (not keep_position or refs.role_of(s.order_ref) is Role.ENTRY):
+            problems.append(f"{s.order_ref} #{s.order_id} still {s.status}")
+    entry = ctx.store.entry_order(ctx.trade_date, ctx.mode)
+    if not keep_position and entry is not None and entry.legs:
+        held = {p.con_id: p.quantity for p in await gw.positions() if p.sec_type == "OPT"}
+        left = [f"{leg.right}{leg.strike:g} {held[leg.con_id]:+g}" for leg in entry.legs if held.get(leg.con_id)]
+        if left:
+            problems.append("today's legs are not flat: " + ", ".join(left))
+        else:
+            ctx.journal(Phase.KILL, EventStatus.OK, "today's legs are flat at the broker")
+    return problems
+
+
+def resume(ctx: RunContext) -> str:
+    """Clear the halt (journaled with who and when); say what the next run will do."""
+    halt = ctx.store.halt_state()
+    if halt is None:
+        return "not halted: nothing to resume"
+    ctx.store.resume(at=ctx.now(), by=f"resume ({who()})")
+    ctx.journal(
+        Phase.KILL,
+        EventStatus.OK,
+        f"halt cleared (it was set {halt.at:%Y-%m-%d %H:%M} UTC by {halt.by}: {halt.reason})",
+    )
+    return f"halt cleared (set {halt.at:%Y-%m-%d %H:%M} UTC by {halt.by}: {halt.reason})"

@@ -1,0 +1,120 @@
+"""`icbot kill` and `icbot resume` end to end: the real console script against the simulator, proven from the
+broker's side (what the gateway holds after the kill), not from the journal's."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+
+from icbot.core.refs import role_of
+from icbot.sim.fills import FillParams
+from icbot.store.repo import Store
+
+pytestmark = pytest.mark.e2e
+
+NO_FILLS = FillParams(p_mid=0.0, p_near=0.0)
+
+
+def working_icbot_orders(day) -> list:
+    return [
+        o
+        for o in day.sim_orders()
+        if o.req.order_ref.startswith("icbot:") and o.status in ("PreSubmitted", "Submitted", "PendingSubmit")
+    ]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for another process's effect at the simulator (bounded, real time: a subprocess, not the clock)."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for the other process")
+        time.sleep(0.05)
+
+
+def held(day) -> dict[int, float]:
+    return {c: p.qty for c, p in day.sim.sim.positions().items() if p.qty}
+
+
+def test_kill_cancels_exits_of_both_client_ids_closes_the_condor_and_leaves_the_account_flat(make_day):
+    # run-today dies right after placing its first exit (client 31); check places the two missing ones (client 32).
+    day = make_day()
+    crashed = day.run("run-today", extra_env={"ICBOT_CRASH_AT": "exits:info"})
+    assert crashed.returncode == 137, crashed.stdout + crashed.stderr
+    repaired = day.run("check")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    placed_by = {o.client_id for o in working_icbot_orders(day)}
+    assert placed_by == {31, 32} and len(working_icbot_orders(day)) == 3
+    assert held(day)
+
+    killed = day.run("kill", "--yes", "--reason", "test")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    assert working_icbot_orders(day) == []  # every exit cancelled, whichever client placed it
+    assert held(day) == {}  # flat at the broker
+    close = [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"]
+    assert len(close) == 1 and close[0].req.order_type == "MKT" and close[0].status == "Filled"
+    trade = day.trade()
+    assert trade.status in ("open", "closed")  # closed once IB's commissions are in (or by the next check)
+    store = day.store()
+    try:
+        halt = store.halt_state()
+        assert halt is not None and halt.reason == "test"
+        kill_events = [e for e in store.events(day.session, day.mode) if e.phase == "kill"]
+    finally:
+        store.close()
+    assert any("flat" in e.message for e in kill_events)
+    assert [a["type"] for a in day.alerts_received()][-1] == "failure"  # urgent: what was done
+
+    again = day.run("kill", "--yes")  # harmless
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert working_icbot_orders(day) == [] and held(day) == {}
+
+
+def test_kill_during_the_ladder_stops_the_entry_and_run_today_stays_halted_until_resume(make_day):
+    day = make_day(sim_config={"fill": NO_FILLS}, start="2026-11-24T09:31:30", speed=10)
+    ladder = subprocess.Popen(
+        day.argv("run-today"), env=day.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: any(role_of(o.req.order_ref) == "entry" for o in day.sim_orders()))
+        killed = day.run("kill", "--yes")
+        out, err = ladder.communicate(timeout=120)
+    finally:
+        if ladder.poll() is None:
+            ladder.kill()
+    assert killed.returncode == 0, killed.stdout + killed.stderr + "\n--- run-today:\n" + out + err
+    assert ladder.returncode == 3, out + err  # the ladder saw the halt and cancelled its entry
+    assert "halted" in out
+    (entry,) = [o for o in day.sim_orders() if role_of(o.req.order_ref) == "entry"]
+    assert entry.status == "Cancelled" and entry.filled == 0
+    assert working_icbot_orders(day) == [] and held(day) == {}
+
+    blocked = day.run("run-today")  # the day is over (no trade); a rerun sends nothing
+    assert blocked.returncode == 0, blocked.stdout + blocked.stderr
+    assert len([o for o in day.sim_orders() if role_of(o.req.order_ref) == "entry"]) == 1
+
+    resumed = day.run("resume", "--yes")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "halt cleared" in resumed.stdout and "next entry" in resumed.stdout
+    store = day.store()
+    try:
+        assert store.halt_state() is None
+    finally:
+        store.close()
+
+
+def test_kill_with_the_gateway_down_sets_the_halt_and_says_what_is_still_open(make_day):
+    day = make_day(sim=False)
+    fast = f"2026-11-24T10:00:00-05:00@{time.time():.3f}x20"  # the connect window passes in about a second
+    killed = day.run("kill", "--yes", clock=fast)
+    assert killed.returncode == 4, killed.stdout + killed.stderr
+    assert "halted, but the gateway cannot be reached" in killed.stdout
+    store = Store.open(day.db_path, readonly=True)
+    try:
+        assert store.halt_state() is not None
+    finally:
+        store.close()
+    assert [a["type"] for a in day.alerts_received()] == ["failure"]
