@@ -1,4 +1,4 @@
-"""The typer application: parse, call one library function, render, exit with SPEC §3's code.
+"""The typer application: parse, call one library function, render, exit with the documented code.
 
 Each command group lives in its own module under icbot/cli and registers itself here. `main()` is the
 console-script entry point; it turns icbot's own errors into one clear line and the documented exit code,
@@ -8,12 +8,14 @@ so launchd and scripts can tell "no trade today" (3) from "risk open" (4) from "
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import typer
 from rich.console import Console
 
 from icbot import __version__
+from icbot.cli.plain_params import PlainGroup
 from icbot.clock import ClockSpecError
 from icbot.errors import EXIT_UNEXPECTED, EXIT_USAGE, IcbotError
 
@@ -23,9 +25,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help, not typer's rich panels: typer 0.29's rich help prints every flag (--json, --verbose,
+    # even --help) as "--json <bool>", as if it took a value; the plain formatter shows a flag as a flag.
+    # Each sub-Typer (icbot.cli.config_cmd) sets the same.
+    rich_markup_mode=None,
+    cls=PlainGroup,  # --help and --version without pydantic (0.1 s per process; icbot/cli/plain_params.py)
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+_BOOL_WORD = re.compile(r"\((true|false|yes|no|on|off|1|0)\)", re.IGNORECASE)
 
 
 def _version(value: bool) -> None:
@@ -50,8 +58,18 @@ def _register() -> None:
     register_all(app)
 
 
+def _usage_line(exc: Exception) -> str:
+    """A usage error as one line, like every other exit-2 message, with the help to read."""
+    message = (exc.format_message() if hasattr(exc, "format_message") else str(exc)).rstrip(".")
+    if "unexpected extra argument" in message and _BOOL_WORD.search(message):  # `--json true`
+        message += ": a flag such as --json or --verbose takes no value"
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", "") or "icbot"
+    return f"{message}; see '{path} --help'"
+
+
 def main() -> None:
-    """Console-script entry point with SPEC §3 exit codes."""
+    """Console-script entry point with the exit codes of docs/operations.md ("Exit codes")."""
     _register()
     try:
         # Without standalone mode click *returns* the code of a `typer.Exit(code)` instead of exiting with it.
@@ -77,8 +95,11 @@ def main() -> None:
 
         # typer 0.29 vendors click as typer._click: its usage errors are not click.ClickException instances.
         if isinstance(exc, click.ClickException | VendoredClickException):
+            if exc.exit_code == 2 and type(exc).__name__ != "NoArgsIsHelpError":  # a bare `icbot`: the help
+                err_console.print(f"icbot: {_usage_line(exc)}", markup=False)
+                sys.exit(EXIT_USAGE)
             exc.show()
-            sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+            sys.exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
         err_console.print(f"icbot: unexpected error: {type(exc).__name__}: {exc}", markup=False)

@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+
+from icbot.core.zones import NEW_YORK as NEW_YORK  # re-exported: one definition, many importers
 
 if TYPE_CHECKING:
     from exchange_calendars import ExchangeCalendar
 
     from icbot.config import EntryConfig, ExitsConfig
 
-NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_CLOSE = time(16, 0)
 EXIT_MARGIN = timedelta(minutes=15)
 
@@ -88,7 +88,18 @@ def session_times(
     if not is_session(cal, day):
         return None
     key = day.isoformat()
-    open_at, close_at = _ny(cal.session_open(key)), _ny(cal.session_close(key))
+    return times_for_session(day, _ny(cal.session_open(key)), _ny(cal.session_close(key)), entry_cfg, exits_cfg)
+
+
+def times_for_session(
+    day: date, open_at: datetime, close_at: datetime, entry_cfg: EntryConfig, exits_cfg: ExitsConfig
+) -> SessionTimes:
+    """A session's key instants from its open and close (aware datetimes) and the configuration.
+
+    The one place entry, deadline and the clamped time exit are derived, whoever knows the session's hours
+    (the exchange calendar here; the cached session table of `icbot status`, icbot.core.session_table).
+    """
+    open_at, close_at = open_at.astimezone(NEW_YORK), close_at.astimezone(NEW_YORK)
     # Offsets are added in UTC: wall-clock arithmetic on aware datetimes would be wrong across a DST switch.
     open_utc = open_at.astimezone(UTC)
     entry_at = (open_utc + timedelta(minutes=entry_cfg.minutes_after_open)).astimezone(NEW_YORK)
