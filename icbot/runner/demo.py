@@ -1,6 +1,6 @@
 """`icbot demo`: one simulated trading day end to end, in well under a minute.
 
-It starts the bundled simulated IB Gateway in this process at 09:31 New York time of a session day, then runs
+It starts the bundled simulated IB Gateway in this process at 09:30:30 New York time of a session day, then runs
 the *real* `icbot run-today` and `icbot check` commands as subprocesses that share the simulator's virtual
 clock through ICBOT_CLOCK — the same path launchd takes, just faster. The entry minutes run at a moderate speed
 (so the 5-second ladder and the 09:33 deadline are exercised faithfully); once run-today has finished, the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,7 +25,11 @@ from icbot.core.schedule import next_sessions, shared_calendar
 from icbot.sim.fixture import start_sim
 from icbot.store.repo import Store
 
-ENTRY_SPEED = 20.0  # 09:31:00 → 09:33:00 in six real seconds
+# The simulated morning starts at DEMO_START and runs at ENTRY_SPEED until run-today is done: 09:30:30 → 09:33:00
+# in 15 real seconds. run-today, a fresh Python process, needs about a second of real time to start and more on a
+# loaded machine (3–4 s seen); at ×10 that is still well before 09:32 (at ×20 from 09:31 it could miss the entry).
+DEMO_START = "09:30:30"
+ENTRY_SPEED = 10.0
 MONITOR_SPEED = 900.0  # 09:33 → 11:30 in about eight real seconds
 CHECK_EVERY = timedelta(minutes=5)
 GIVE_UP_AT = "16:05"
@@ -54,7 +57,7 @@ def pick_day(clock: Clock, config: Config, requested: date | None) -> date:
 
 def _write_config(path: Path, port: int, db: Path, mode: str) -> None:
     cfg = {
-        "mode": mode,
+        "mode": str(mode),
         "gateway": {"host": "127.0.0.1", "port": port, "client_id": 31, "account": ""},
         "storage": {"db": str(db)},
     }
@@ -76,7 +79,7 @@ def _trade_is_open(db_path: Path, day: date, mode: str) -> bool:
         trade = store.trade(day, mode)
     finally:
         store.close()
-    return trade is not None and trade.get("status") == "open"
+    return trade is not None and trade.is_open
 
 
 def check_until_closed(
@@ -106,16 +109,20 @@ def run_demo(
     seed: int,
     mode: str,
     echo: Echo,
+    workdir: Path,
 ) -> DemoResult:
-    """Run the day; return the exit codes. The journal stays in `db` (a temporary file unless given)."""
-    workdir = Path(tempfile.mkdtemp(prefix="icbot-demo-"))
+    """Run the day; return the exit codes.
+
+    `workdir` (the caller's, and the caller's to remove) receives the demo's config.yaml and, unless `db` names
+    another file, the journal `icbot.db` with its day lock files.
+    """
     db_path = db or workdir / "icbot.db"
-    gw = start_sim(start=f"{day.isoformat()}T09:31:00", speed=ENTRY_SPEED, seed=seed)
+    gw = start_sim(start=f"{day.isoformat()}T{DEMO_START}", speed=ENTRY_SPEED, seed=seed)
     try:
         cfg_path = workdir / "config.yaml"
         _write_config(cfg_path, gw.port, db_path, mode)
         base_env = {k: v for k, v in os.environ.items() if k not in ("ICBOT_CONFIG", "ICBOT_DB", "ICBOT_NOTIFY_URLS")}
-        echo(f"simulated IB Gateway on 127.0.0.1:{gw.port}, {day} 09:31 ET, seed {seed}; journal {db_path}")
+        echo(f"simulated IB Gateway on 127.0.0.1:{gw.port}, {day} {DEMO_START} ET, seed {seed}; journal {db_path}")
         echo("")
         echo(f"$ icbot run-today   (virtual clock ×{ENTRY_SPEED:g})")
         env = {**base_env, ENV_VAR: gw.clock.spec()}

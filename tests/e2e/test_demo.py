@@ -33,9 +33,9 @@ def test_demo_prints_a_whole_simulated_day_and_keeps_its_journal(tmp_path):
         trade = store.trade(date(2026, 11, 24), "paper")
     finally:
         store.close()
-    assert trade is not None and trade["status"] == "closed"
-    assert trade["exit_reason"] in ("take_profit", "stop", "time_exit")
-    assert f"{trade['pnl']:,.2f}" in out
+    assert trade is not None and trade.status == "closed"
+    assert trade.exit_reason in ("take_profit", "stop", "time_exit")
+    assert trade.pnl is not None and f"{trade.pnl:,.2f}" in out
 
 
 def test_demo_refuses_a_day_without_a_session_in_one_line():
