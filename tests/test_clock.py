@@ -88,3 +88,11 @@ def test_seconds_until_and_real_seconds():
     assert clock.real_seconds(60) == pytest.approx(1.0)
     assert clock.real_seconds(-5) == 0.0
     assert clock.seconds_until(clock.start + timedelta(minutes=1)) <= 60
+
+
+def test_one_new_york_zone_object_shared_by_clock_core_and_broker():
+    from icbot.broker import convert
+    from icbot.core import schedule, zones
+
+    assert NEW_YORK is zones.NEW_YORK is schedule.NEW_YORK is convert.NEW_YORK
+    assert str(NEW_YORK) == "America/New_York"

@@ -61,12 +61,13 @@ def test_each_level_reaches_the_endpoint_with_title_body_and_type(endpoint: Endp
         ("/hook", "EXITS MISSING", "position open without stop", "failure"),
     ]
     rows = list(reversed(store.alerts()))
-    assert [(r["level"], r["title"], r["delivered"], r["error"]) for r in rows] == [
+    assert [(r.level, r.title, r.delivered, r.error) for r in rows] == [
         ("info", "IC filled", True, None),
         ("warning", "short put touched", True, None),
         ("failure", "EXITS MISSING", True, None),
     ]
-    assert rows[0]["at"] == "2026-11-24T14:32:00.000000+00:00", "journaled at the injected clock's time"
+    first_at = store.db.execute("SELECT at FROM alerts ORDER BY id").fetchone()[0]
+    assert first_at == "2026-11-24T14:32:00.000000+00:00", "journaled at the injected clock's time"
 
 
 def test_a_dead_endpoint_returns_false_and_is_journaled(store: Store):
@@ -75,8 +76,8 @@ def test_a_dead_endpoint_returns_false_and_is_journaled(store: Store):
     assert notifier.failure("fill without exits", "urgent") is False
     assert time.monotonic() - started < 5
     [row] = store.alerts()
-    assert row["delivered"] is False
-    assert "JSON" in row["error"] and "FAILURE" in row["error"]
+    assert row.delivered is False
+    assert row.error is not None and "JSON" in row.error and "FAILURE" in row.error
 
 
 def test_a_hanging_endpoint_costs_a_bounded_wait(store: Store, silent_port: int):
@@ -86,7 +87,7 @@ def test_a_hanging_endpoint_costs_a_bounded_wait(store: Store, silent_port: int)
     waited = time.monotonic() - started
     assert waited < 1.0 + 2.0 + 0.5, f"waited {waited:.1f}s"
     [row] = store.alerts()
-    assert row["delivered"] is False and row["error"]
+    assert row.delivered is False and row.error
 
 
 def test_anotify_keeps_the_event_loop_running_while_waiting(store: Store, silent_port: int):
@@ -108,28 +109,28 @@ def test_anotify_keeps_the_event_loop_running_while_waiting(store: Store, silent
 
     assert asyncio.run(main()) is False
     assert ticks >= 10, "the loop was blocked while the alert was pending"
-    assert store.alerts()[0]["delivered"] is False
+    assert store.alerts()[0].delivered is False
 
 
 def test_anotify_delivers(endpoint: Endpoint, store: Store):
     assert asyncio.run(Notifier([endpoint.url()], store=store, clock=CLOCK).ainfo("t", "b")) is True
     assert endpoint.received[0][1]["title"] == "t"
-    assert store.alerts()[0]["delivered"] is True
+    assert store.alerts()[0].delivered is True
 
 
 def test_partial_delivery_counts_as_delivered_but_names_the_failure(endpoint: Endpoint, store: Store):
     notifier = Notifier([endpoint.url(), f"json://127.0.0.1:{dead_port()}/x"], store=store, clock=CLOCK)
     assert notifier.failure("t", "b") is True
     [row] = store.alerts()
-    assert row["delivered"] is True
-    assert "/x" in row["error"] and "/hook" not in row["error"], "the error names only the failed service"
+    assert row.delivered is True and row.error is not None
+    assert "/x" in row.error and "/hook" not in row.error, "the error names only the failed service"
 
 
 def test_no_urls_only_journals(store: Store):
     notifier = Notifier.from_settings(None, {}, store=store, clock=CLOCK)
     assert notifier.configured is False
     assert notifier.failure("t", "b") is False
-    assert store.alerts()[0]["error"] == NO_URLS
+    assert store.alerts()[0].error == NO_URLS
 
 
 def test_a_broken_journal_does_not_make_an_alert_raise(endpoint: Endpoint, tmp_path: Path):
@@ -140,7 +141,7 @@ def test_a_broken_journal_does_not_make_an_alert_raise(endpoint: Endpoint, tmp_p
 
 def test_an_unknown_level_is_journaled_not_raised(endpoint: Endpoint, store: Store):
     assert Notifier([endpoint.url()], store=store, clock=CLOCK).notify("panic", "t", "b") is False
-    assert store.alerts()[0]["level"] == "failure"
+    assert store.alerts()[0].level == "failure"
 
 
 def test_an_invalid_url_is_a_config_error_that_shows_no_secret():

@@ -9,10 +9,14 @@ import typer
 # One module per command group; each defines `register(app)`.
 COMMAND_MODULES = (
     "icbot.cli.trade_cmd",
+    "icbot.cli.ops_cmd",
+    "icbot.cli.status_cmd",
     "icbot.cli.schedule_cmd",
+    "icbot.cli.doctor_cmd",
     "icbot.cli.config_cmd",
     "icbot.cli.sim_cmd",
     "icbot.cli.demo_cmd",
+    "icbot.cli.report_cmd",
 )
 
 

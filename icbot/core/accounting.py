@@ -103,8 +103,8 @@ def exit_credit(
 ) -> tuple[float | None, str]:
     """The credit to price exits from, and its source: "legs", "bag" or "none" (then the credit is None).
 
-    The legs' net (SPEC §1) when `complete_credit` has it; else the BAG's own average fill price (a real fill,
-    not a quote; negative for a credit); else no credit at all, never 0.
+    The legs' net (docs/strategy.md §5) when `complete_credit` has it; else the BAG's own average fill price (a
+    real fill, not a quote; negative for a credit); else no credit at all, never 0.
     """
     credit = complete_credit(fills, filled=filled)
     if credit is not None:

@@ -6,7 +6,7 @@ Both are limits/stops for a SELL of the same BAG we bought, so the price is nega
 * take profit: the debit is rounded *down* to the tick — we never pay more than (100 − pct)% of the credit;
 * stop: the debit is rounded *down* too — the stop never triggers later than `stop_multiple` × the credit.
 
-Example (SPEC §1): credit 5.00, 25%, 3× → take profit −3.75, stop −15.00.
+Example (docs/strategy.md §7): credit 5.00, 25%, 3× → take profit −3.75, stop −15.00.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ floats that are the nearest double to an exact tick multiple.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 MICRO = Decimal("0.000001")
 
@@ -30,11 +30,6 @@ def dec(value: float | int | Decimal) -> Decimal:
 def floor_to(value: Decimal, tick: Decimal) -> Decimal:
     """The largest multiple of `tick` that is ≤ value (toward −∞)."""
     return (value / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
-
-
-def ceil_to(value: Decimal, tick: Decimal) -> Decimal:
-    """The smallest multiple of `tick` that is ≥ value (toward +∞)."""
-    return (value / tick).to_integral_value(rounding=ROUND_CEILING) * tick
 
 
 def is_multiple(value: Decimal, tick: Decimal) -> bool:

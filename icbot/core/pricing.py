@@ -68,11 +68,6 @@ def combo_prices(lp: LegQuote, sp: LegQuote, sc: LegQuote, lc: LegQuote) -> Comb
     return ComboQuote(mid=to_float(mid), natural=to_float(natural))
 
 
-def safe_entry_limit(price: float, tick: float) -> float:
-    """An entry limit rounded to the tick toward more credit (down), so rounding never gives anything away."""
-    return to_float(floor_to(dec(price), _tick(tick)))
-
-
 def entry_ladder(mid: float, natural: float, *, step: float, tick: float, min_credit: float) -> list[float]:
     """The limit prices to try, in order: from the mid toward the natural price, never past either bound.
 
@@ -101,17 +96,6 @@ def entry_ladder(mid: float, natural: float, *, step: float, tick: float, min_cr
     if rungs[-1] < cap:
         rungs.append(cap)
     return [to_float(r) for r in rungs]
-
-
-def rung_at(ladder: list[float], seconds_since_start: float, reprice_seconds: float) -> float:
-    """The limit in force `seconds_since_start` after the first rung was sent; the last rung holds."""
-    if not ladder:
-        raise ValueError("empty ladder: there is no trade to price")
-    if reprice_seconds <= 0:
-        raise ValueError(f"reprice_seconds {reprice_seconds} must be positive")
-    # The epsilon keeps 10.0 s at rung 2 even when the elapsed time is measured as 9.999999999.
-    index = math.floor(max(seconds_since_start, 0.0) / reprice_seconds + 1e-9)
-    return ladder[min(index, len(ladder) - 1)]
 
 
 def _tick(tick: float) -> Decimal:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from icbot.config import SizeConfig
 
-# Hard rule (SPEC §2): no configuration can ask for more condors than this in one order.
+# Hard rule (docs/strategy.md §8): no configuration can ask for more condors than this in one order.
 MAX_CONTRACTS_CEILING = 10
 
 

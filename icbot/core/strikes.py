@@ -1,4 +1,4 @@
-"""Which strikes to sell: the user's delta rule (SPEC §1.1), then fixed-width wings.
+"""Which strikes to sell: the user's delta rule (docs/strategy.md §3), then fixed-width wings.
 
 Deltas are absolute IB model deltas in points (0.15 → 15). They are compared as decimals on a 1e-6 grid
 (icbot.core.numbers), so 16.9 arriving as 16.900000000000002 is still "16.9, allowed", and distances such
@@ -57,15 +57,6 @@ def pick_short_strike(
 
 
 @dataclass(frozen=True, slots=True)
-class Leg:
-    """One leg of the condor as the combo order lists it (ratio 1)."""
-
-    right: Literal["P", "C"]
-    strike: float
-    action: Literal["BUY", "SELL"]
-
-
-@dataclass(frozen=True, slots=True)
 class Condor:
     """Four strikes, long put < short put < short call < long call, plus the deltas that chose the shorts."""
 
@@ -75,16 +66,6 @@ class Condor:
     long_call: float
     short_put_delta: float | None = None
     short_call_delta: float | None = None
-
-    @property
-    def legs(self) -> tuple[Leg, Leg, Leg, Leg]:
-        """The legs in the combo's order: BUY long put, SELL short put, SELL short call, BUY long call."""
-        return (
-            Leg("P", self.long_put, "BUY"),
-            Leg("P", self.short_put, "SELL"),
-            Leg("C", self.short_call, "SELL"),
-            Leg("C", self.long_call, "BUY"),
-        )
 
     @property
     def put_width(self) -> float:

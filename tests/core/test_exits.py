@@ -1,4 +1,4 @@
-"""Exit prices: SPEC's 5.00 → −3.75 / −15.00 and rounding toward the safe side."""
+"""Exit prices: docs/strategy.md's 5.00 → −3.75 / −15.00 and rounding toward the safe side."""
 
 from __future__ import annotations
 

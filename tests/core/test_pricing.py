@@ -15,8 +15,6 @@ from icbot.core.pricing import (
     QuoteError,
     combo_prices,
     entry_ladder,
-    rung_at,
-    safe_entry_limit,
 )
 
 
@@ -72,24 +70,6 @@ def test_inconsistent_inputs_are_errors():
         entry_ladder(-2.0, -2.5, step=0.05, tick=0.05, min_credit=0)
     with pytest.raises(ValueError, match="multiple"):
         entry_ladder(-2.0, -1.5, step=0.07, tick=0.05, min_credit=0)
-
-
-def test_safe_entry_limit_rounds_down():
-    assert safe_entry_limit(-2.31, 0.05) == -2.35
-    assert safe_entry_limit(-2.35, 0.05) == -2.35
-
-
-@pytest.mark.parametrize(
-    ("seconds", "price"), [(-1, -3.0), (0, -3.0), (4.99, -3.0), (5, -2.95), (9.999999999999, -2.90), (60, -2.75)]
-)
-def test_rung_at_changes_every_reprice_interval_and_holds_the_last(seconds, price):
-    ladder = [-3.00, -2.95, -2.90, -2.85, -2.80, -2.75]
-    assert rung_at(ladder, seconds, 5) == price
-
-
-def test_rung_at_refuses_an_empty_ladder():
-    with pytest.raises(ValueError):
-        rung_at([], 0, 5)
 
 
 cents = st.integers(min_value=-2000, max_value=500)

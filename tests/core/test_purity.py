@@ -1,4 +1,4 @@
-"""The core stays pure: no I/O, broker, UI or clock imports (docs/strategy.md; style-anchors §6.1)."""
+"""The core stays pure: no I/O, broker, UI or clock imports (docs/strategy.md)."""
 
 from __future__ import annotations
 

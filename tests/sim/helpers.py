@@ -86,7 +86,7 @@ async def qualified_option(ib: IB, strike: float, right: str) -> Option:
 
 
 async def condor(ib: IB, lp: float, sp: float, sc: float, lc: float) -> tuple[Bag, list[Option]]:
-    """The iron condor BAG of SPEC §1: BUY long put, SELL short put, SELL short call, BUY long call."""
+    """The iron condor BAG of docs/strategy.md §5: BUY long put, SELL short put, SELL short call, BUY long call."""
     legs = [
         await qualified_option(ib, lp, "P"),
         await qualified_option(ib, sp, "P"),

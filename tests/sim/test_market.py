@@ -50,7 +50,7 @@ def side(m: Market, right: str) -> list[OptionSpec]:
 
 
 def closest_to_15(m: Market, right: str, t: datetime) -> tuple[float, float]:
-    """Strike and |delta| in points nearest 15 within [10, 16.9] (the SPEC rule without the tie nuance)."""
+    """Strike and |delta| in points nearest 15 within [10, 16.9] (docs/strategy.md §3's rule without the tie nuance)."""
     cands = [(o.strike, abs(m.greeks(o.con_id, t).delta) * 100) for o in side(m, right)]
     ok = [(k, d) for k, d in cands if 10.0 <= d <= 16.9]
     assert ok, f"no {right} strike with delta in [10, 16.9]"

@@ -1,0 +1,104 @@
+"""Every command's --help shows flags as flags, and usage errors are one line with exit 2 (the real console script)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from icbot.cli import register_all
+from icbot.cli.app import app as root_app
+
+ICBOT = Path(sys.executable).with_name("icbot")
+
+
+def _icbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")} | {"COLUMNS": "120"}
+    return subprocess.run(
+        [str(ICBOT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and command group of the real application, as argv prefixes, the root included."""
+    if not root_app.registered_commands:  # main() registers them; a test process has not run main()
+        register_all(root_app)
+    group = typer.main.get_command(root_app)
+    paths: list[list[str]] = []
+
+    def walk(cmd: object, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(group, [])
+    return paths
+
+
+COMMANDS = _command_paths()
+
+
+def test_the_walk_finds_every_registered_command():
+    names = {" ".join(p) for p in COMMANDS}
+    assert {"", "run-today", "check", "schedule", "config", "config check", "sim", "demo"} <= names
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "icbot")
+def test_help_never_shows_a_flag_as_taking_a_bool_value(path):
+    result = CliRunner().invoke(root_app, [*path, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.output
+    assert "<bool>" not in result.output
+
+
+def test_real_console_script_help_shows_json_and_verbose_as_flags(tmp_path):
+    for args, flag in (
+        (["schedule", "--help"], "--json"),
+        (["run-today", "--help"], "--verbose"),
+        (["check", "--help"], "--verbose"),
+        (["config", "check", "--help"], "--json"),
+    ):
+        result = _icbot(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        line = next(line for line in result.stdout.splitlines() if flag in line)
+        assert "<" not in line, line  # no value placeholder after a flag
+
+
+def test_a_flag_takes_no_value_and_saying_so_is_one_line_with_exit_2(tmp_path):
+    result = _icbot("schedule", "--json", "true", cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("icbot: ") and "(true)" in line and "takes no value" in line
+    assert "No such command" not in line and "icbot schedule --help" in line
+
+
+def test_the_flag_alone_works(tmp_path):
+    result = _icbot("schedule", "--json", "--days", "1", "--from", "2026-11-24", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert '"from": "2026-11-24"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["sim", "--bogus"], "--bogus"),
+        (["schedule", "--days", "many"], "--days"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_problem(tmp_path, args, needle):
+    result = _icbot(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("icbot: ") and needle in line and "--help" in line
+
+
+def test_bare_icbot_still_prints_the_help(tmp_path):
+    result = _icbot(cwd=tmp_path)
+    assert "Commands:" in result.stdout + result.stderr
+    assert "run-today" in result.stdout + result.stderr
