@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all setup test lint typecheck pytest demo bench clean
+.PHONY: all setup test lint typecheck pytest demo bench report-check chromium soak clean
 
 all: test
 
@@ -37,6 +37,26 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# `icbot report`'s real checks (docs/report.md, "Checking the report"): its pages in a real headless Chromium (no
+# console error, no network request, every chart drawn, hover/sort/filter working; screenshots in
+# build/report-check/), and the report of two simulated days against the broker's executions (~25 s).
+report-check: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| command -v google-chrome >/dev/null 2>&1 || $(MAKE) chromium
+	$(BIN)/python -m tests.report_browser --out build/report-check
+	ICBOT_REPORT_E2E=1 $(BIN)/pytest -q -n 1 tests/e2e/test_report.py
+
+chromium:  # Debian's chromium package (root, or through sudo)
+	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	else sudo apt-get update && sudo apt-get install -y chromium; fi
+
+# Randomized simulated days (faults, kills, reruns), judged from the broker's side (docs/simulator.md, "Soak");
+# one line per day, a reproduction line per violation, exit 1 on any. `make soak DAYS=50 SEED=101`.
+DAYS ?= 20
+SEED ?= 1
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
