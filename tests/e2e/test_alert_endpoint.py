@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import statistics
 import threading
 from collections.abc import Iterator
 
@@ -78,6 +79,9 @@ def test_a_dead_alert_endpoint_during_the_ladder_delays_no_rung(make_day, silent
     assert entry.placed_at.astimezone(NEW_YORK).strftime("%H:%M") == "09:32"
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(rungs)]
     assert len(gaps) >= 5, rungs
-    assert all(4.0 <= g <= 6.5 for g in gaps), gaps  # every 5 s (virtual), never a 12 s (x20) stall
+    # Every 5 s (virtual). A blocked event loop would stall a rung by the alert's whole deadline, 12 s real =
+    # 240 s virtual at x20; a busy CI machine may add a few virtual seconds, never that.
+    assert all(4.0 <= g <= 20.0 for g in gaps), gaps
+    assert 4.5 <= statistics.median(gaps) <= 7.0, gaps
     test_alerts = [a for a in alerts if a.title.endswith("test alert")]
     assert len(test_alerts) == 1 and not test_alerts[0].delivered and test_alerts[0].error

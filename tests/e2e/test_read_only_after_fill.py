@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from icbot.clock import Clock
+from icbot.clock import Clock, ny_datetime
 from icbot.core.exits import exit_prices
 from icbot.core.refs import role_of
 
@@ -16,8 +16,10 @@ def test_read_only_after_the_fill_says_what_to_place_by_hand_and_does_not_repeat
     day = make_day(faults=["read-only@09:33:30"])
     crashed = day.run("run-today", extra_env={"ICBOT_CRASH_AT": "fill:ok"})  # filled; no exit sent yet
     assert crashed.returncode == 137, crashed.stdout + crashed.stderr
-    fast = Clock.virtual(day.sim.clock.now(), 60.0)
-    day.sim.set_clock(fast)
+    # The API is read-only from 09:33:30, after the fill (run-today died before the 09:33 deadline): the checks run
+    # from 09:35 on, whenever the machine lets them start.
+    assert day.sim.clock.now() < ny_datetime(day.session.isoformat(), "09:33:30")
+    day.sim.set_clock(Clock.virtual(ny_datetime(day.session.isoformat(), "09:35"), 60.0))
 
     first = day.run("check")
     assert first.returncode == 4, first.stdout + first.stderr
