@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,7 +37,7 @@ def _run(args: list[str], cwd: Path, *, argv0: list[str] | None = None, **env: s
     )
 
 
-def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+def _one_line(result: subprocess.CompletedProcess[str] | SimpleNamespace) -> str:
     assert result.returncode == 2, (result.returncode, result.stdout[-500:], result.stderr[-500:])
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -97,15 +98,46 @@ CONFIG_CASES = [
 ]
 
 
+def _main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> SimpleNamespace:
+    """The console script's own entry point (`icbot.cli.app.main`) in this process: the same code as the
+    subprocess without an interpreter start per case (the subprocess proof is kept for a sample below)."""
+    from icbot.cli.app import main
+
+    for key in [k for k in os.environ if k.startswith("ICBOT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setattr(sys, "argv", ["icbot", *args])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=ended.value.code, stdout=out.out, stderr=out.err)
+
+
 @pytest.mark.parametrize(
     ("text", "starts", "contains"), [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES]
 )
-def test_bad_config_is_exit_2_with_one_bounded_line(tmp_path: Path, text: str, starts: str, contains: str) -> None:
+def test_bad_config_is_exit_2_with_one_bounded_line(
+    tmp_path: Path,
+    text: str,
+    starts: str,
+    contains: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    line = _one_line(_main(["config", "check", "--config", str(path)], monkeypatch, capsys))  # type: ignore[arg-type]
+    assert line.startswith(f"icbot: {starts}"), line
+    assert contains in line, line
+
+
+@pytest.mark.parametrize("case", ["nested-1500-deep", "nul-in-db-path", "duplicate-key", "base-60-port"])
+def test_bad_config_through_the_installed_console_script(tmp_path: Path, case: str) -> None:
+    _, text, starts, contains = next(c for c in CONFIG_CASES if c[0] == case)
     path = tmp_path / "config.yaml"
     path.write_text(text, encoding="utf-8")
     line = _one_line(_run(["config", "check", "--config", str(path)], tmp_path))
-    assert line.startswith(f"icbot: {starts}"), line
-    assert contains in line, line
+    assert line.startswith(f"icbot: {starts}") and contains in line, line
 
 
 def test_numbers_and_times_read_as_a_person_reads_them(tmp_path: Path) -> None:

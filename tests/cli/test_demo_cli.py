@@ -111,13 +111,3 @@ def test_parse_day():
     assert demo_cmd.parse_day("2026-11-24") == date(2026, 11, 24)
     with pytest.raises(UsageError, match="is not a date YYYY-MM-DD"):
         demo_cmd.parse_day("tomorrow")
-
-
-@pytest.mark.e2e
-def test_a_whole_demo_leaves_no_folder_behind(tmp_path):
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    result = _icbot("demo", "--date", "2026-11-24", cwd=tmp_path, TMPDIR=str(temp))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "closed" in result.stdout
-    assert list(temp.glob("icbot-demo-*")) == []

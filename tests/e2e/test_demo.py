@@ -14,16 +14,20 @@ from tests.e2e.conftest import ICBOT
 pytestmark = pytest.mark.e2e
 
 
-def demo(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def demo(*args: str, timeout: float = 120, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")}
     env["COLUMNS"] = "120"
+    env.update(env_extra)
     return subprocess.run([ICBOT, "demo", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_demo_prints_a_whole_simulated_day_and_keeps_its_journal(tmp_path):
     db = tmp_path / "demo.db"
-    result = demo("--date", "2026-11-24", "--db", str(db))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = demo("--date", "2026-11-24", "--db", str(db), TMPDIR=str(temp))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert list(temp.glob("icbot-demo-*")) == []  # its work folder is cleaned up (the journal kept at --db)
     out = result.stdout
     for phase in ("connect", "underlying", "select", "order", "fill", "exits", "done", "closed"):
         assert phase in out
