@@ -458,7 +458,35 @@ def bench_report(ws: Workspace) -> list[Result]:
     return results
 
 
+def bench_check_idle(ws: Workspace) -> list[Result]:
+    """`icbot check` with nothing open — what the scheduler fires every few minutes, almost always for nothing:
+    a journal with a closed day in it, median of five runs after one warm-up (bytecode caches)."""
+    from icbot.store.repo import Store
+
+    db = ws.tmp / "check-idle.db"
+    store = Store.open(db)
+    try:
+        at = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+        store.save_trade(SESSION, "paper", at, status="closed", quantity=1, credit=4.0, pnl=96.6)
+    finally:
+        store.close()
+    cfg = ws.tmp / "check-idle.yaml"
+    cfg.write_text(f"storage: {{db: {db}}}\n", encoding="utf-8")
+    argv = ["check", "--config", str(cfg)]
+    timed_cli(argv, clean_env())
+    runs = [timed_cli(argv, clean_env()) for _ in range(5)]
+    took = statistics.median(t for t, _ in runs)
+    codes = sorted({done.returncode for _, done in runs})
+    ok = took < 0.3 and codes == [0]
+    return [
+        Result(
+            "`icbot check` with no open trade (median of 5)", "< 0.3 s, exit 0", f"{took:.2f} s", ok, f"exit {codes}"
+        )
+    ]
+
+
 BENCHES: dict[str, Callable[[Workspace], list[Result]]] = {
+    "check": bench_check_idle,
     "connect": bench_connect,
     "entry": bench_entry,
     "session": bench_session,

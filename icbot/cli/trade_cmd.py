@@ -7,6 +7,7 @@ The runner (ib_async, the journal, pandas through sqlite-utils) is imported insi
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import typer
 
 from icbot.clock import Clock
-from icbot.errors import EXIT_OK, SchemaOutdated, UsageError
+from icbot.errors import EXIT_OK, UsageError
 
 CONFIG_OPTION = typer.Option(
     None,
@@ -86,30 +87,28 @@ def check(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say so when there is nothing to check."),
 ) -> None:
     """Reconcile the open trade with the broker, account for exits, repair missing exits, alert."""
-    from icbot.runner import check as check_mod
-    from icbot.runner.setup import load, open_context
-    from icbot.runner.signals import stoppable
-    from icbot.store.lock import AlreadyRunning, day_lock
-    from icbot.store.repo import Store
+    # The common case every few minutes is nothing open: learn it from the journal alone (stdlib sqlite3), before
+    # importing the broker or the writing store — no connection, no journal row.
+    from icbot.config import load_config
+    from icbot.runner.candidates import trades_to_check
+    from icbot.store.reader import JournalReader, NoJournal
 
-    config, clock = load(config_path)
+    config, clock = load_config(config_path, os.environ), Clock.from_env(os.environ)
     _running(clock, "check")
-    if not config.db_path.exists():
-        if verbose:
-            typer.echo("no journal yet: nothing to check")
-        raise typer.Exit(EXIT_OK)
     try:
-        reader = Store.open(config.db_path, readonly=True)
-    except SchemaOutdated:  # an upgraded icbot: migrate now rather than fail every few minutes until 09:31
-        reader = Store.open(config.db_path)
-    try:
-        candidates = check_mod.trades_to_check(reader, config.mode)
-    finally:
-        reader.close()
-    if not candidates:  # the common case every few minutes: no connection, no journal row
+        with JournalReader.open(config.db_path) as reader:
+            candidates = trades_to_check(reader, config.mode)
+    except NoJournal:
+        candidates = []
+    if not candidates:
         if verbose:
             typer.echo("no open trade: nothing to check")
         raise typer.Exit(EXIT_OK)
+    from icbot.runner import check as check_mod
+    from icbot.runner.setup import open_context
+    from icbot.runner.signals import stoppable
+    from icbot.store.lock import AlreadyRunning, day_lock
+
     with open_context("check", config, clock, echo=typer.echo) as ctx, ExitStack() as locks:
         trades = []
         for trade in candidates:
@@ -126,5 +125,9 @@ def check(
 
 
 def register(app: typer.Typer) -> None:
+    from icbot.cli.plain_params import plain_command
+
     app.command("run-today")(run_today)
-    app.command("check")(check)
+    # check runs every few minutes, almost always to learn there is nothing to do: no pydantic for its two options
+    # (0.1 s to import; see icbot/cli/plain_params.py)
+    app.command("check", cls=plain_command({"config_path": Path, "verbose": bool}))(check)

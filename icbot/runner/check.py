@@ -19,28 +19,17 @@ from icbot.config import GatewayConfig
 from icbot.core import refs
 from icbot.core.actions import EXIT_CRITICAL, EXIT_OK, Critical
 from icbot.core.journal import AlertLevel, EventStatus, Phase, Trade
-from icbot.core.reconcile import Actor, assess, open_trades
+from icbot.core.reconcile import Actor, assess
 from icbot.core.schedule import session_times, shared_calendar
 from icbot.core.settlement import ExitRules, Intended, experiment_exit, intended_positions, position_problems
 from icbot.errors import IcbotError
 from icbot.runner.apply import apply, critical
+from icbot.runner.candidates import trades_to_check as trades_to_check
 from icbot.runner.context import RunContext
 from icbot.runner.gather import copy_executions, gather_day
 from icbot.runner.signals import Stop
-from icbot.store.repo import Store
 
 POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
-
-
-def trades_to_check(store: Store, mode: str) -> list[Trade]:
-    """Trades of this mode that may carry risk (`icbot.core.reconcile.open_trades`), read from the journal."""
-    trades = store.trades(mode)
-    sent = []
-    for t in trades:
-        entry = store.entry_order(t.trade_date, mode)
-        if entry is not None and entry.transmitted:
-            sent.append(t.trade_date)
-    return open_trades(trades, sent)
 
 
 def check_gateway(gateway: GatewayConfig) -> GatewayConfig:

@@ -94,6 +94,17 @@ class JournalReader:
             Trade, "SELECT * FROM trades WHERE trade_date = ? AND mode = ?", (iso_date(trade_date), mode)
         )
 
+    def trades(self, mode: str) -> list[Trade]:
+        return self._records(Trade, "SELECT * FROM trades WHERE mode = ? ORDER BY trade_date", (mode,))
+
+    def entry_order(self, trade_date: date, mode: str) -> OrderRecord | None:
+        """The day's entry as this journal intended it."""
+        return self._record(
+            OrderRecord,
+            "SELECT * FROM orders WHERE trade_date = ? AND mode = ? AND role = 'entry' ORDER BY id LIMIT 1",
+            (iso_date(trade_date), mode),
+        )
+
     def events(self, trade_date: date, mode: str) -> list[Event]:
         return self._records(
             Event, "SELECT * FROM events WHERE trade_date = ? AND mode = ? ORDER BY id", (iso_date(trade_date), mode)
