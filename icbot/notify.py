@@ -83,7 +83,7 @@ def _asset() -> apprise.AppriseAsset:
     return apprise.AppriseAsset(app_id="icbot", app_desc="icbot", storage_mode="memory")
 
 
-def _urgent_url(url: str) -> str:
+def urgent_url(url: str) -> str:
     """`url` with ?priority=high unless it already asks for high/emergency/max."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -116,7 +116,7 @@ class Notifier:
         self.services = tuple(_scheme(url) for url in urls)  # schemes only: safe to print, unlike the URLs
         for index, url in enumerate(urls, start=1):
             normal = self._service(url, index)
-            urgent = self._service(_urgent_url(url), index) if _scheme(url) in _URGENT_SCHEMES else normal
+            urgent = self._service(urgent_url(url), index) if _scheme(url) in _URGENT_SCHEMES else normal
             self._normal.add(normal)
             self._urgent.add(urgent)
 

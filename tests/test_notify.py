@@ -13,7 +13,7 @@ import pytest
 
 from icbot.clock import Clock
 from icbot.errors import ConfigError
-from icbot.notify import ENV_URLS, NO_URLS, Notifier, _urgent_url, parse_url_list, urls_from_config_file
+from icbot.notify import ENV_URLS, NO_URLS, Notifier, parse_url_list, urgent_url, urls_from_config_file
 from icbot.store import Store
 from tests.webhook import Endpoint
 
@@ -222,10 +222,10 @@ def test_config_files_without_usable_urls_are_refused(tmp_path: Path, endpoint: 
 
 # -- urgency ----------------------------------------------------------------------------------------------
 def test_failure_alerts_raise_the_priority_where_the_service_has_one():
-    assert "priority=high" in _urgent_url("pover://user@token")
-    assert "priority=high" in _urgent_url("pover://user@token?priority=normal&sound=siren")
-    assert "sound=siren" in _urgent_url("pover://user@token?priority=normal&sound=siren")
-    assert _urgent_url("pover://user@token?priority=emergency") == "pover://user@token?priority=emergency"
+    assert "priority=high" in urgent_url("pover://user@token")
+    assert "priority=high" in urgent_url("pover://user@token?priority=normal&sound=siren")
+    assert "sound=siren" in urgent_url("pover://user@token?priority=normal&sound=siren")
+    assert urgent_url("pover://user@token?priority=emergency") == "pover://user@token?priority=emergency"
     notifier = Notifier(["pover://user@token", "ntfy://topic"], clock=CLOCK)
     normal = {type(s).__name__: s.priority for s in notifier._normal}
     urgent = {type(s).__name__: s.priority for s in notifier._urgent}

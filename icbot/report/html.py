@@ -103,7 +103,7 @@ def page_data(report: Report, initial: Mapping[str, Any] | None = None) -> dict[
     }
 
 
-def _json_script(data: Mapping[str, Any]) -> str:
+def json_script(data: Mapping[str, Any]) -> str:
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     # "</" would end the <script> element early; "<!--" could start a comment state in old parsers.
     return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
@@ -394,6 +394,6 @@ def render_page(report: Report, *, initial: Mapping[str, Any] | None = None) -> 
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_asset('report.css')}</style></head>"
         f"<body>{body}"
-        f'<script type="application/json" id="report-data">{_json_script(page_data(report, initial))}</script>'
+        f'<script type="application/json" id="report-data">{json_script(page_data(report, initial))}</script>'
         f"<script>{_asset('report.js')}</script></body></html>\n"
     )

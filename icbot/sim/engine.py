@@ -212,11 +212,18 @@ class Engine:
         o = self.orders.get((client_id, order_id))
         return o is not None and o.transmitted and o.status not in DONE
 
-    def fill_at_limit(self, client_id: int, order_id: int, now: datetime) -> None:
-        """Trade a working order's remaining quantity at its limit now (the fill-on-cancel fault's race)."""
+    def fill_at_limit(self, client_id: int, order_id: int, now: datetime, quantity: float | None = None) -> None:
+        """Trade `quantity` (default: all that remains) of a working order at its limit now — the fill-on-cancel
+        fault's race, and a test's partial fill at a moment it chooses."""
         o = self.orders[(client_id, order_id)]
         price = o.req.lmt_price if o.req.lmt_price is not None else self.quote(o, now).mid
-        self._fill(o, o.remaining, price, now, self.quote(o, now))
+        self._fill(o, o.remaining if quantity is None else min(quantity, o.remaining), price, now, self.quote(o, now))
+
+    def fill_now(self, client_id: int, order_id: int, now: datetime, quantity: float, price: float) -> None:
+        """Trade `quantity` of a working order at `price` now, through the engine's own fill path (executions,
+        commissions, positions, OCA): for tests that choose the moment and the price of a fill."""
+        o = self.orders[(client_id, order_id)]
+        self._fill(o, min(quantity, o.remaining), price, now, self.quote(o, now))
 
     def global_cancel(self, now: datetime) -> None:
         self.advance(now)

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from icbot.core.metrics import LEG_NAMES, LogFilter, trade_log
 from icbot.report import export, svg
-from icbot.report.html import _json_script, render_page
+from icbot.report.html import json_script, render_page
 from icbot.report.journal import CapitalChoice, load_report, open_journal, with_legs
 from icbot.report.terminal import full
 from tests.report.conftest import FIRST, NET_LIQUIDATION, TRADES
@@ -205,7 +205,7 @@ def test_the_page_is_self_contained(journal, tmp_path, icbot):
 
 
 def test_the_page_embeds_data_that_cannot_end_its_script(journal):
-    text = _json_script({"note": "</script><script>alert(1)</script> <!--"})
+    text = json_script({"note": "</script><script>alert(1)</script> <!--"})
     assert "</script" not in text and "<!--" not in text
     assert json.loads(text)["note"] == "</script><script>alert(1)</script> <!--"
 

@@ -255,7 +255,6 @@ def fill_part_of_exit(desk: Desk, role: str, quantity: float) -> None:
     """Make the simulated market trade `quantity` of a working exit at its limit now (the rest keeps working).
 
     The simulator's own fill path, as its per-second draws would take it; only the moment is chosen here.
-    (The engine's public `fill_at_limit` trades the whole remainder; a part needs its `_fill`.)
     """
 
     def go(server: Any) -> None:
@@ -263,9 +262,7 @@ def fill_part_of_exit(desk: Desk, role: str, quantity: float) -> None:
         engine = server.engine
         engine.advance(now)
         [order] = [o for o in engine.working_orders() if refs.role_of(o.req.order_ref) == role]
-        quote = engine.quote(order, now)
-        price = order.req.lmt_price if order.req.lmt_price is not None else quote.bid
-        engine._fill(order, quantity, price, now, quote)
+        engine.fill_at_limit(order.client_id, order.order_id, now, quantity=quantity)
         server.deliver()
 
     desk.sim.sim.call(go)

@@ -381,8 +381,7 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
         now = server.clock.now()
         [order] = [o for o in server.engine.working_orders() if o.req.order_ref == ref]
         quote = server.engine.quote(order, now)
-        # one lot trades at the natural price (the engine's public fill_at_limit trades the whole remainder)
-        server.engine._fill(order, 1, quote.ask, now, quote)
+        server.engine.fill_now(order.client_id, order.order_id, now, 1, quote.ask)  # one lot at the natural price
         server.deliver()
         return -round(quote.ask, 2)
 
