@@ -11,6 +11,7 @@ import os
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
@@ -101,9 +102,7 @@ def check(
     except NoJournal:
         candidates = []
     if not candidates:
-        if verbose:
-            typer.echo("no open trade: nothing to check")
-        raise typer.Exit(EXIT_OK)
+        _quiet_day(config, clock, verbose)
     from icbot.runner import check as check_mod
     from icbot.runner.setup import open_context
     from icbot.runner.signals import stoppable
@@ -121,6 +120,35 @@ def check(
             trades.append(trade)
         code = asyncio.run(stoppable(lambda stop: check_mod.run_check(ctx, trades, stop)))
         ctx.finish(code)
+    raise typer.Exit(code)
+
+
+def _quiet_day(config: Any, clock: Clock, verbose: bool) -> NoReturn:
+    """Nothing open: the missed-run alert and the end-of-day sweep when due (icbot/core/day_end.py), else exit 0
+    at once — decided from the journal and the cached session table, without the broker."""
+    from icbot.core.day_end import due_rounds
+    from icbot.core.schedule import OutOfCalendarRange
+    from icbot.runner.sessions import session_table
+    from icbot.store.reader import JournalReader, NoJournal
+
+    now = clock.now_ny()
+    try:
+        session = session_table(config.db_path.parent).session_times(now.date(), config.entry, config.exits)
+        with JournalReader.open(config.db_path) as reader:
+            due = due_rounds(reader, config.mode, session, now)
+    except (NoJournal, OutOfCalendarRange):
+        due = []
+    if not due or session is None:
+        if verbose:
+            typer.echo("no open trade: nothing to check")
+        raise typer.Exit(EXIT_OK)
+    from icbot.runner.day_end import run_rounds
+    from icbot.runner.setup import open_context
+    from icbot.runner.signals import stoppable
+
+    with open_context("check", config, clock, echo=typer.echo) as ctx:
+        code = asyncio.run(stoppable(lambda stop: run_rounds(ctx, due, session)))
+        ctx.finish(code, ", ".join(due))
     raise typer.Exit(code)
 
 

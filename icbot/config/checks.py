@@ -274,6 +274,12 @@ class Section:
             self.fail(key, value, "is malformed", pattern_help)
         return value
 
+    def flag(self, key: str) -> bool:
+        value = self.value(key)
+        if not isinstance(value, bool):
+            self.fail(key, value, f"is {_kind(value)}", "true | false")
+        return value
+
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self.value(key)
         if not isinstance(value, str) or value not in choices:

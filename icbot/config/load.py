@@ -156,7 +156,8 @@ def _build(data: Mapping[Any, Any], source: Path | None) -> Config:
     size = _size(top.section("size"))
     exits = _exits(top.section("exits"), entry)
     filters = FiltersConfig(top.section("filters").optional_number("max_vix", Range(lo=0)))
-    notify = NotifyConfig(top.section("notify").optional_path("apprise_config", base))
+    notify_section = top.section("notify")
+    notify = NotifyConfig(notify_section.optional_path("apprise_config", base), notify_section.flag("daily_summary"))
     storage = StorageConfig(top.section("storage").optional_path("db", base))
     report = ReportConfig(top.section("report").optional_number("starting_capital", Range(lo=0, lo_open=True, hi=1e12)))
     return Config(mode, gateway, strategy, entry, strikes, size, exits, filters, notify, storage, report, source)  # type: ignore[arg-type]

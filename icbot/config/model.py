@@ -120,6 +120,7 @@ class ReportConfig:
 @dataclass(frozen=True, slots=True)
 class NotifyConfig:
     apprise_config: Path | None = None
+    daily_summary: bool = True  # one alert after the time exit: the day's trade (or why none), P/L, month to date
 
 
 @dataclass(frozen=True, slots=True)
