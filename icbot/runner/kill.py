@@ -37,6 +37,7 @@ from icbot.runner.context import RunContext
 
 KILL_CLIENT_OFFSET = 3  # kill's own client id: gateway.client_id + 3 (run-today +0, check +1, status +2)
 ALL_ICBOT = "icbot:"
+POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with a fill
 
 
 def who() -> str:
@@ -112,6 +113,10 @@ async def _kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: C
             return _ends(ctx, "halted; nothing cancelled or closed (not confirmed)", ok=False)
         problems = await cancel_as_owner(ctx, gw, plan.cancel, phase=Phase.KILL)
         if plan.close_quantity:
+            # A cancel can lose the race to a fill (an exit that traded just now): what is held is read again
+            # after the cancels, never taken from the plan — closing the planned quantity would reverse the condor.
+            plan = await _replan_close(ctx, gw, plan)
+        if plan.close_quantity:
             problems += await _close(ctx, gw, plan)
         problems += plan.problems
     except IcbotError as exc:
@@ -150,8 +155,38 @@ def _ends(ctx: RunContext, summary: str, *, ok: bool) -> int:
     return EXIT_OK if ok else EXIT_CRITICAL
 
 
+def mine(ctx: RunContext, ref: str) -> bool:
+    """An order of this installation (or one named before installations had ids): another installation's orders
+    protect its own condor, and kill of this one must not strip them (its own kill does that)."""
+    return refs.installation_of(ref) in (ctx.installation, "")
+
+
+async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPlan:
+    await ctx.clock.asleep(POSITION_SETTLE)  # IB's position update may trail the fill that won the race
+    held = held_quantity(plan.legs, await gw.positions())
+    if held is None:
+        problems = [*plan.problems, "today's condor is held unevenly (a broken condor): close its legs in TWS"]
+        return KillPlan(plan.cancel, (), 0, problems)
+    if held != plan.close_quantity:
+        ctx.journal(
+            Phase.KILL,
+            EventStatus.INFO,
+            f"{held} condor(s) still held after the cancels (planned {plan.close_quantity})",
+        )
+    return KillPlan(plan.cancel, plan.legs if held else (), held, plan.problems)
+
+
 async def _plan(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> KillPlan:
-    working = [s for s in await gw.find_by_ref(ALL_ICBOT) if s.is_working]
+    everything = [s for s in await gw.find_by_ref(ALL_ICBOT) if s.is_working]
+    others = [s for s in everything if not mine(ctx, s.order_ref)]
+    if others:
+        names = ", ".join(f"{s.order_ref} #{s.order_id}" for s in others)
+        ctx.journal(
+            Phase.KILL,
+            EventStatus.WARN,
+            f"another icbot installation's orders stay working (its own `icbot kill` stops them): {names}",
+        )
+    working = [s for s in everything if mine(ctx, s.order_ref)]
     if keep_position:
         working = [s for s in working if refs.role_of(s.order_ref) is Role.ENTRY]
     plan = KillPlan(cancel=working)
@@ -180,6 +215,8 @@ async def _verify(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> list[
     """From the broker's side: no icbot order still working (but exits kept on purpose), today's legs flat."""
     problems = []
     for s in await gw.find_by_ref(ALL_ICBOT):
+        if not mine(ctx, s.order_ref):
+            continue
         if s.is_working and (not keep_position or refs.role_of(s.order_ref) is Role.ENTRY):
             problems.append(f"{s.order_ref} #{s.order_id} still {s.status}")
     entry = ctx.store.entry_order(ctx.trade_date, ctx.mode)
