@@ -300,6 +300,11 @@ def build_view(
     )
     if trade_line is not None and trade_line.status is TradeStatus.OPEN and broker is not None and broker.quote_problem:
         notes.append(f"no unrealised P/L: {broker.quote_problem}")
+    if trade is None and session is not None and now >= session.deadline_at:
+        notes.append(
+            f"missed run: the entry window closed at {session.deadline_at:%H:%M} ET and no run-today reached it "
+            "(the Mac asleep or off at 09:31, or the scheduler unloaded? `icbot schedule show`, `icbot doctor`)"
+        )
     return StatusView(
         date=day,
         now=now.astimezone(NEW_YORK),

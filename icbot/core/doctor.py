@@ -89,6 +89,7 @@ class DayFacts:
     closed_reason: str = ""  # "Thanksgiving", "weekend" …
     zone_label: str = "local"
     entry_local: datetime | None = None  # today's (else the next) entry in the machine's zone
+    traded_today: bool | None = None  # the journal has a trade row for today (run-today reached the window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +314,13 @@ def session_check(d: DayFacts) -> Check:
     s = d.session
     early = f", early close {s.close:%H:%M} ET" if s.is_early_close else ""
     if d.now >= s.deadline_at:
+        if d.traded_today is False:
+            return Check(
+                "session",
+                Level.WARN,
+                f"missed run: today's entry window closed at {s.deadline_at:%H:%M} ET and no run-today reached it",
+                "was the Mac asleep or off at 09:31, or the agent unloaded? see `icbot schedule show`",
+            )
         return Check(
             "session",
             Level.OK,

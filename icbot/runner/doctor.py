@@ -284,6 +284,8 @@ def run_doctor(
     journal, store = journal_facts(config.db_path)
     try:
         halt = halt_facts(store, journal)
+        if store is not None and day.session is not None:
+            day = replace(day, traded_today=store.trade(day.session.date, config.mode) is not None)
         alerts, notifier = alert_facts(config, environ, store, clock)
         scheduler = scheduler_facts(config, machine, now.date())
         probed = asyncio.run(gateway_facts(config, clock, day.session))

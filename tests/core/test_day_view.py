@@ -491,3 +491,9 @@ def test_json_of_a_day_without_anything():
     assert out["trade"] is None and out["exits"] == [] and out["session"] is None
     assert out["broker"] == "offline" and out["positions"] is None and out["halted"] is False
     assert all(p["status"] is None for p in out["phases"])
+
+
+def test_a_session_past_its_deadline_without_a_trade_says_missed_run():
+    assert any("missed run" in n for n in view(JournalDay(), now=ny("10:00")).notes)
+    assert not any("missed run" in n for n in view(JournalDay(), now=ny("09:31")).notes)  # not yet
+    assert not any("missed run" in n for n in view(journal(), now=ny("10:00")).notes)  # run-today was there

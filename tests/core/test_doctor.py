@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -252,3 +252,11 @@ def test_after_the_entry_todays_working_orders_are_todays_trade():
 def test_accounts_are_masked():
     assert dr.mask("DU1234567") == "DU…567"
     assert "DU1234567" not in " ".join(c.message for c in dr.assess(GOOD))
+
+
+def test_a_session_whose_entry_window_passed_without_run_today_is_a_missed_run_warning():
+    after = SESSION.deadline_at + timedelta(minutes=40)
+    missed = dr.session_check(DayFacts(after, SESSION, None, traded_today=False))
+    assert missed.level is dr.Level.WARN and "missed run" in missed.message and "schedule show" in missed.fix
+    assert dr.session_check(DayFacts(after, SESSION, None, traded_today=True)).level is dr.Level.OK
+    assert dr.session_check(DayFacts(AT_0915, SESSION, None, traded_today=False)).level is dr.Level.OK  # not yet
