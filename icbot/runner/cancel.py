@@ -9,7 +9,6 @@ the connection is retried until it lets go (CONNECT_WINDOW). Orders icbot did no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 
 from icbot.broker.errors import UnknownOrder
@@ -17,6 +16,7 @@ from icbot.broker.gateway import Gateway
 from icbot.core.facts import OrderState
 from icbot.core.journal import EventStatus, OrderStatus, Phase
 from icbot.errors import IcbotError
+from icbot.runner.connect import connect_as
 from icbot.runner.context import RunContext
 from icbot.runner.records import record_status
 
@@ -34,13 +34,7 @@ async def cancel_as_owner(ctx: RunContext, gw: Gateway, orders: Sequence[OrderSt
         owner = gw
         if client_id != gw.ib.client.clientId:
             try:
-                owner = await Gateway.connect(
-                    replace(ctx.config.gateway, client_id=client_id),
-                    clock=ctx.clock,
-                    deadline=ctx.now() + CONNECT_WINDOW,
-                    mode=ctx.mode,
-                    strategy=ctx.config.strategy,
-                )
+                owner = await connect_as(ctx, client_id, within=CONNECT_WINDOW)
             except IcbotError as exc:
                 problems += [f"{s.order_ref} #{s.order_id} not cancelled (client {client_id}: {exc})" for s in states]
                 continue

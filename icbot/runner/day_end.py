@@ -3,19 +3,16 @@ time exit the sweep of the account and the daily summary."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
-from icbot.broker.gateway import Gateway
 from icbot.core.actions import EXIT_CRITICAL, EXIT_OK, Critical
 from icbot.core.day_end import END_OF_DAY, MISSED_RUN, day_summary, month_trades
 from icbot.core.journal import AlertLevel, EventStatus, Phase
 from icbot.core.schedule import SessionTimes
 from icbot.errors import IcbotError
 from icbot.runner.apply import critical
+from icbot.runner.connect import CHECK_OFFSET, connect_as
 from icbot.runner.context import RunContext
-
-CHECK_CLIENT_OFFSET = 1  # the sweep connects as check does
 
 
 async def run_rounds(ctx: RunContext, due: list[str], session: SessionTimes) -> int:
@@ -56,15 +53,8 @@ async def _rounds(ctx: RunContext, due: list[str], session: SessionTimes) -> int
 async def _sweep(ctx: RunContext) -> int | None:
     """After the time exit nothing of icbot's should be left: no working icbot order (of any day or installation)
     and none of today's legs held. Anything left is critical; None when the gateway cannot be asked."""
-    cfg = replace(ctx.config.gateway, client_id=ctx.config.gateway.client_id + CHECK_CLIENT_OFFSET)
     try:
-        gw = await Gateway.connect(
-            cfg,
-            clock=ctx.clock,
-            deadline=ctx.now() + timedelta(seconds=30),
-            mode=ctx.mode,
-            strategy=ctx.config.strategy,
-        )
+        gw = await connect_as(ctx, ctx.config.gateway.client_id + CHECK_OFFSET, within=timedelta(seconds=30))
     except IcbotError as exc:
         ctx.journal(Phase.RECONCILE, EventStatus.WARN, f"end-of-day sweep not done: {exc}", round=END_OF_DAY)
         return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import getpass
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from icbot.broker.gateway import Gateway
@@ -33,9 +33,9 @@ from icbot.core.journal import AlertLevel, EventStatus, Phase, Role
 from icbot.errors import IcbotError
 from icbot.runner.cancel import cancel_as_owner
 from icbot.runner.close import close_at_market
+from icbot.runner.connect import KILL_OFFSET, connect_as
 from icbot.runner.context import RunContext
 
-KILL_CLIENT_OFFSET = 3  # kill's own client id: gateway.client_id + 3 (run-today +0, check +1, status +2)
 ALL_ICBOT = "icbot:"
 POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with a fill
 
@@ -90,15 +90,9 @@ async def _kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: C
     ctx.journal(
         Phase.KILL, EventStatus.WARN, f"halt set ({reason}): no icbot process sends an order until `icbot resume`"
     )
-    own = replace(ctx.config.gateway, client_id=ctx.config.gateway.client_id + KILL_CLIENT_OFFSET)
+    own = ctx.config.gateway.client_id + KILL_OFFSET
     try:
-        gw = await Gateway.connect(
-            own,
-            clock=ctx.clock,
-            deadline=ctx.now() + timedelta(seconds=20),
-            mode=ctx.mode,
-            strategy=ctx.config.strategy,
-        )
+        gw = await connect_as(ctx, own, within=timedelta(seconds=20))
     except IcbotError as exc:
         return _ends(
             ctx,
@@ -126,13 +120,7 @@ async def _kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: C
     if not problems:
         # A fresh connection: this session's picture of other clients' orders stops at what it saw first.
         try:
-            fresh = await Gateway.connect(
-                own,
-                clock=ctx.clock,
-                deadline=ctx.now() + timedelta(seconds=20),
-                mode=ctx.mode,
-                strategy=ctx.config.strategy,
-            )
+            fresh = await connect_as(ctx, own, within=timedelta(seconds=20))
         except IcbotError as exc:
             problems = [f"cannot confirm at the gateway that nothing is left ({exc})"]
         else:

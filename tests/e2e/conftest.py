@@ -120,11 +120,14 @@ def sink() -> Iterator[Endpoint]:
 
 @pytest.fixture
 def make_day(tmp_path: Path, sink: Endpoint) -> Iterator[Callable[..., Day]]:
-    """make_day(start="2026-11-24T09:31:00", speed=20, faults=[...], sim=True, mode="paper", **config_overrides)."""
+    """make_day(start="2026-11-24T09:30:30", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
+
+    The day starts 90 virtual seconds (4.5 s real at x20) before the entry: a loaded CI machine can take 2-3 s to
+    start a Python process that imports ib_async and pandas, and every such second is 20 virtual ones."""
     sims: list[SimGateway] = []
 
     def make(
-        start: str = "2026-11-24T09:31:00",
+        start: str = "2026-11-24T09:30:30",
         speed: float = 20.0,
         faults: list[str] | None = None,
         sim: bool = True,
