@@ -21,8 +21,9 @@ FAULT_OPTION = typer.Option(
     None,
     "--fault",
     help="Inject a fault, repeatable: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
-    "no-greeks=S, no-market-data, competing-session, pacing[=N], restart-at=T, fill-on-cancel, read-only; "
-    "add @HH:MM:SS to schedule.",
+    "no-greeks=S, no-market-data, competing-session, pacing[=N], restart-at=T, fill-on-cancel, read-only, "
+    "restart-lost[=S], farms-inactive, reject-after-ack=WHO[:S], status-before-fills[=S], unset-greeks[=S], "
+    "order-notice[=WHO]; add @HH:MM:SS to schedule.",
 )
 
 
@@ -48,13 +49,18 @@ def sim(
     latency_ms: float = typer.Option(0.0, "--latency-ms", help="Simulated network round trip, virtual ms."),
     account: str = typer.Option("DU1234567", "--account", help="Paper account id the gateway reports."),
     cash: float = typer.Option(100_000.0, "--cash", help="Starting cash of the paper account."),
+    profile: str = typer.Option(
+        "tidy", "--profile", help="tidy, or untidy: add a seeded mix of IB's untidy order and data behaviours."
+    ),
 ) -> None:
     """Run the simulated IB Gateway (TWS protocol, server version 178) on a virtual clock."""
-    from icbot.sim.faults import FaultSpecError, parse_fault
+    from icbot.sim.faults import PROFILES, FaultSpecError, parse_fault
     from icbot.sim.market import MarketParams
     from icbot.sim.server import SimConfig
     from icbot.sim.sessions import early_close, next_session_start
 
+    if profile not in PROFILES:
+        raise UsageError(f"--profile {profile!r} is unknown; allowed: {', '.join(PROFILES)}")
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is out of range; allowed: 0 to 65535 (0 picks a free port)")
     if not 0 <= speed <= MAX_SPEED:  # also refuses nan and inf
@@ -86,6 +92,7 @@ def sim(
         latency_ms=latency_ms,
         market=market,
         faults=list(faults),
+        profile=profile,
     )
     asyncio.run(_serve(clock, config))
 

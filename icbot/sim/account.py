@@ -85,6 +85,20 @@ class Ledger:
                 pos.avg_cost = 0.0
         return commission, realized
 
+    def reprice(self, con_id: int, qty_signed: float, old: float, new: float, *, opening: bool) -> float:
+        """An execution correction: the booked leg execution's price changes from `old` to `new`. Cash moves by
+        the difference; an opening execution's difference goes into the average cost, a closing one's into the
+        realized P/L. Returns the realized P/L change (0 for an opening execution)."""
+        delta = qty_signed * (new - old) * MULTIPLIER  # what the buyer pays more (negative: the seller gets more)
+        self.cash -= delta
+        pos = self.positions.setdefault(con_id, Position(con_id))
+        if opening:
+            if pos.qty:
+                pos.avg_cost += abs(qty_signed) * (new - old) * MULTIPLIER / abs(pos.qty)
+            return 0.0
+        pos.realized -= delta
+        return -delta
+
     # -- valuation --------------------------------------------------------------------------------------
     def market_value(self, mark: Callable[[int], float]) -> float:
         return sum(p.qty * mark(p.con_id) * MULTIPLIER for p in self.positions.values() if p.qty)

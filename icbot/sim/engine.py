@@ -9,14 +9,17 @@ positions live as long as the engine, so they survive client reconnects, as they
 
 from __future__ import annotations
 
+import heapq
 import math
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from icbot.sim import messages as msg
 from icbot.sim import order_messages as om
 from icbot.sim.account import AccountParams, Ledger, account_values, expiry_margin, what_if_state
 from icbot.sim.catalog import Catalog
+from icbot.sim.faults import FaultPlan
 from icbot.sim.fills import (
     FillParams,
     draw,
@@ -52,6 +55,9 @@ class Out:
     kind: str = "client"  # client | positions | account
 
 
+TIF_PRESET_NOTICE = (10349, "Order TIF was set to DAY based on order preset.")
+
+
 class Engine:
     def __init__(self, market: Market, params: EngineParams | None = None) -> None:
         self.market = market
@@ -68,6 +74,9 @@ class Engine:
         self._exec_seq = mix(p.seed, 3) & 0x0FFFFFFF
         self._sec: int | None = None
         self._closed = False
+        self.faults = FaultPlan()  # the server shares its plan; untidy order faults are read from it
+        self._later: list[tuple[float, int, Callable[[datetime], None]]] = []  # (virtual epoch, seq, action)
+        self._later_seq = 0
 
     @property
     def account(self) -> str:
@@ -158,6 +167,46 @@ class Engine:
         self._try_fill_now(o, now)
         if req.tif == "IOC" and o.status not in DONE:
             self._cancel(o, now, "Cancelled: IOC", pending=False)
+        self._after_ack(o, now)
+
+    def _after_ack(self, o: SimOrder, now: datetime) -> None:
+        """The untidy faults that act on a freshly acknowledged order (faults.py: order-notice, reject-after-ack)."""
+        if o.status in DONE:
+            return
+        ref = o.req.order_ref or ""
+        if self.faults.order_notice(ref, now):
+            self._error(o.client_id, o.order_id, *TIF_PRESET_NOTICE)
+        f = self.faults.take_reject_after_ack(ref, now)
+        if f is None:
+            return
+        reason = f.reason
+
+        def reject(t: datetime) -> None:
+            self._reject_working(o, reason, t)
+
+        delay = f.seconds or 0.0
+        if delay <= 0:
+            reject(now)
+        else:
+            self.later(now + timedelta(seconds=delay), reject)
+
+    def _reject_working(self, o: SimOrder, reason: str, t: datetime) -> None:
+        """A rejection after the acknowledgement (ib_insync#554): 201, then openOrder + orderStatus Inactive."""
+        if o.status in DONE:
+            return
+        self._error(o.client_id, o.order_id, 201, f"Order rejected - reason:{reason}")
+        self._set_done(o, "Inactive", t, f"Rejected: {reason}")
+        self._emit_state(o)
+
+    def later(self, when: datetime, action: Callable[[datetime], None]) -> None:
+        """Run `action(t)` once the engine reaches virtual instant `when` (in order with the per-second steps)."""
+        self._later_seq += 1
+        heapq.heappush(self._later, (when.timestamp(), self._later_seq, action))
+
+    def _release(self, until: float) -> None:
+        while self._later and self._later[0][0] <= until:
+            due, _, action = heapq.heappop(self._later)
+            action(datetime.fromtimestamp(due, UTC))
 
     def _new_perm(self) -> int:
         self._perm += 1
@@ -241,7 +290,11 @@ class Engine:
 
     # -- time -----------------------------------------------------------------------------------------
     def advance(self, now: datetime) -> None:
-        """Evaluate every whole virtual second from the last call up to `now`."""
+        """Evaluate every whole virtual second from the last call up to `now`, and what was scheduled for them."""
+        self._advance_seconds(now)
+        self._release(now.timestamp())
+
+    def _advance_seconds(self, now: datetime) -> None:
         target = math.floor(now.timestamp())
         if self._sec is None:
             self._sec = target
@@ -257,6 +310,7 @@ class Engine:
             return
         for sec in range(start, target + 1):
             t = datetime.fromtimestamp(sec, UTC)
+            self._release(sec)
             if sec >= close_sec and not self._closed:
                 self._close_session(t)
             if self._closed:
@@ -402,20 +456,77 @@ class Engine:
                 )
             )
         self.executions += records
-        for rec in records:
-            self._send(o.client_id, rec.fields(-1, self.server_version))
+        late = self.faults.late_fills_delay(t)
+        if o.is_combo:
+            self._maybe_correct(o, records, t, late or 0.0)
+        details = [rec.fields(-1, self.server_version) for rec in records]
+        reports = [r for r in (rec.commission_fields(self.params.account.currency) for rec in records) if r]
+        if late is None:
+            for fields in details:
+                self._send(o.client_id, fields)
         if o.remaining <= 1e-9:
             self._set_done(o, "Filled", t, "Filled")
         else:
             o.status = "Submitted"
         self._emit_state(o)
-        for rec in records:
-            report = rec.commission_fields(self.params.account.currency)
-            if report is not None:
-                self._send(o.client_id, report)
+        if late is None:
+            for fields in reports:
+                self._send(o.client_id, fields)
+        else:  # status-before-fills: live captures show orderStatus Filled ahead of the execution
+            client_id = o.client_id
+
+            def deliver(_: datetime) -> None:
+                for fields in details + reports:
+                    self._send(client_id, fields)
+
+            if late <= 0:
+                deliver(t)
+            else:
+                self.later(t + timedelta(seconds=late), deliver)
         self.outbox.append(Out(None, [con_id for con_id, _ in o.legs], "positions"))
         self.outbox.append(Out(None, [], "account"))
         self._oca_after_fill(o, qty, t)
+
+    def _maybe_correct(self, o: SimOrder, records: list[ExecRecord], t: datetime, late: float) -> None:
+        """exec-correction: one BOT and one SLD leg execution of equal size are re-priced 0.05 higher each
+        (the combo's net unchanged) and re-sent as execId ….02 with a new commissionReport."""
+        legs = [r for r in records if r.commission is not None]
+        bought = next((r for r in legs if r.side == "BOT"), None)
+        sold = next((r for r in legs if r.side == "SLD" and bought is not None and r.shares == bought.shares), None)
+        if bought is None or sold is None:
+            return
+        delay = self.faults.take_exec_correction(t)
+        if delay is None:
+            return
+
+        def correct(when: datetime) -> None:
+            for rec in (bought, sold):
+                self._correct(o, rec, round(rec.price + 0.05, 2))
+
+        self.later(t + timedelta(seconds=late + delay), correct)
+
+    def _correct(self, o: SimOrder, rec: ExecRecord, new_price: float) -> None:
+        signed = rec.shares if rec.side == "BOT" else -rec.shares
+        con_id = rec.contract.con_id
+        delta_realized = self.ledger.reprice(con_id, signed, rec.price, new_price, opening=rec.realized is None)
+        cum, avg = o.leg_fills.get(con_id, (rec.cum_qty, rec.avg_price))
+        avg = avg + (new_price - rec.price) * rec.shares / cum if cum else new_price
+        o.leg_fills[con_id] = (cum, avg)
+        head, _, _ = rec.exec_id.rpartition(".")
+        fixed = replace(
+            rec,
+            exec_id=f"{head}.02",
+            price=new_price,
+            avg_price=round(avg, 6),
+            realized=None if rec.realized is None else rec.realized + delta_realized,
+        )
+        self.executions[self.executions.index(rec)] = fixed
+        self._send(o.client_id, fixed.fields(-1, self.server_version))
+        report = fixed.commission_fields(self.params.account.currency)
+        if report is not None:
+            self._send(o.client_id, report)
+        self.outbox.append(Out(None, [con_id], "positions"))
+        self.outbox.append(Out(None, [], "account"))
 
     def _exec_id(self, n: int) -> str:
         return f"0000{self._exec_prefix:04x}.{self._exec_seq:08x}.{n:02d}.01"

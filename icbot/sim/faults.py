@@ -20,7 +20,28 @@ Spec strings (the CLI's ``--fault``, repeatable; tests may pass the same strings
                                fills at its limit, and the cancel is answered 10148 (cannot be cancelled, Filled)
 ``restart-at=09:35:00``        a gateway restart: 1100 connectivity lost, then 1102 restored after 30 s
                                (``restart=45@09:35:00`` for another outage length)
+``restart-lost=30@09:35``      a restart that loses the market data: 1100 and farms broken (2103/2105/2157),
+                               after 30 s farms OK again and 1101 "data lost"; every market-data subscription
+                               is gone and must be requested again
+``farms-inactive``             at connect 2107/2108 "inactive but should be available upon demand" instead of
+                               the HMDS OK message
+``reject-after-ack=WHO[:S]``   the first new order whose orderRef contains WHO (``*``: any) is acknowledged,
+                               then S virtual seconds later (default 2) rejected: 201, then openOrder and
+                               orderStatus ``Inactive``; ``reject-after-ack=stop:26:REASON`` sets the reason
+``status-before-fills[=S]``    every fill sends openOrder + orderStatus first, its executions and commission
+                               reports S virtual seconds later (default 3)
+``exec-correction[=S]``        the next combo fill is corrected S virtual seconds later (default 5): a BOT and a SLD leg
+                               execution are re-sent with execId ``….02`` and a price 0.05 higher each (the
+                               combo's net price unchanged), each with a new commissionReport
+``unset-greeks[=S]``           a quarter of the options within 3 % of spot (chosen by the seed) get IB's
+                               "not computed" sentinels for all four option computations (for S seconds)
+``order-notice[=WHO]``         every new order whose orderRef contains WHO (default: any) gets the informational
+                               10349 "Order TIF was set to DAY based on order preset." after its acknowledgement;
+                               the order keeps working
 =============================  ===============================================================================
+
+``profile="untidy"`` (``icbot sim --profile untidy``) draws a mix of the last seven from the seed
+(`untidy_faults`).
 
 Any fault takes ``@HH:MM[:SS]`` (New York time on the session day, or a full ISO date-time) to start at
 that moment instead of at once, e.g. ``no-greeks=60@09:31:50`` or ``reject-next=Insufficient margin@09:32``.
@@ -28,6 +49,8 @@ that moment instead of at once, e.g. ``no-greeks=60@09:31:50`` or ``reject-next=
 
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -45,8 +68,21 @@ KINDS = (
     "restart",
     "fill-on-cancel",
     "read-only",
+    "restart-lost",
+    "farms-inactive",
+    "reject-after-ack",
+    "status-before-fills",
+    "exec-correction",
+    "unset-greeks",
+    "order-notice",
 )
-ALIASES = {"refuse-until": "refuse", "drop-at": "drop", "restart-at": "restart"}
+ALIASES = {"refuse-until": "refuse", "drop-at": "drop", "restart-at": "restart", "restart-lost-at": "restart-lost"}
+PROFILES = ("tidy", "untidy")
+DEFAULT_REJECT_AFTER_ACK_S = 2.0
+DEFAULT_LATE_FILLS_S = 3.0
+DEFAULT_CORRECTION_S = 5.0
+REJECT_AFTER_ACK_REASON = "Simulated rejection after acknowledgement"
+_WHO_SECONDS = re.compile(r"^(.*?):(\d+(?:\.\d+)?)(?::(.*))?$", re.S)
 DEFAULT_RESTART_OUTAGE_S = 30.0
 DEFAULT_PACING_LIMIT = 50
 
@@ -63,6 +99,7 @@ class Fault:
     seconds: float | None = None  # duration (no-greeks, no-market-data, competing-session, restart outage)
     count: int = 0  # drop-after-orders: N; pacing: the limit
     reason: str = ""
+    target: str = ""  # reject-after-ack, order-notice: an orderRef substring ("" or "*": any order)
     fired: bool = False
     armed_at: datetime | None = None  # when an unscheduled duration fault was installed
 
@@ -116,20 +153,21 @@ def parse_fault(spec: str, session_date: date) -> Fault:
         kind = ALIASES[name]
         if kind == "refuse":
             return Fault("refuse", until=parse_when(value, session_date))
-        if kind in ("drop", "restart"):
+        if kind in ("drop", "restart", "restart-lost"):
             if not value:
                 raise FaultSpecError(f"{name} needs a time, e.g. {name}=09:32:10")
             return Fault(
                 kind,
                 at=parse_when(value, session_date),
-                seconds=DEFAULT_RESTART_OUTAGE_S if kind == "restart" else None,
+                seconds=None if kind == "drop" else DEFAULT_RESTART_OUTAGE_S,
             )
     kind = name
     if kind not in KINDS:
         raise FaultSpecError(
             f"unknown fault {name!r}; known: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
             "no-greeks=SECONDS, no-market-data[=SECONDS], competing-session[=SECONDS], pacing[=N], restart-at=T, "
-            "fill-on-cancel, read-only"
+            "fill-on-cancel, read-only, restart-lost[=SECONDS], farms-inactive, reject-after-ack=WHO[:SECONDS], "
+            "status-before-fills[=SECONDS], exec-correction[=SECONDS], unset-greeks[=SECONDS], order-notice[=WHO]"
         )
     try:
         if kind == "drop-after-orders":
@@ -141,11 +179,35 @@ def parse_fault(spec: str, session_date: date) -> Fault:
             return Fault(kind, at=at, count=int(value) if value else DEFAULT_PACING_LIMIT)
         if kind == "reject-next":
             return Fault(kind, at=at, reason=value or "Simulated rejection")
-        if kind == "restart":
-            return Fault(kind, at=at, seconds=float(value) if value else DEFAULT_RESTART_OUTAGE_S)
+        if kind in ("restart", "restart-lost"):
+            secs = float(value) if value else DEFAULT_RESTART_OUTAGE_S
+            if secs <= 0:
+                raise ValueError
+            return Fault(kind, at=at, seconds=secs)
+        if kind == "reject-after-ack":
+            m = _WHO_SECONDS.match(value)
+            delay = float(m.group(2)) if m else DEFAULT_REJECT_AFTER_ACK_S
+            who, reason = (m.group(1), m.group(3) or "") if m else (value, "")
+            if not who.strip():
+                raise ValueError
+            return Fault(
+                kind,
+                at=at,
+                target=who.strip(),
+                seconds=delay,
+                reason=reason.strip() or REJECT_AFTER_ACK_REASON,
+            )
+        if kind in ("status-before-fills", "exec-correction"):
+            default = DEFAULT_LATE_FILLS_S if kind == "status-before-fills" else DEFAULT_CORRECTION_S
+            secs = float(value) if value else default
+            if secs < 0:
+                raise ValueError
+            return Fault(kind, at=at, seconds=secs)
+        if kind == "order-notice":
+            return Fault(kind, at=at, target=value)
         if kind == "refuse":
             return Fault(kind, until=parse_when(value, session_date))
-        if kind in ("drop", "fill-on-cancel", "read-only"):
+        if kind in ("drop", "fill-on-cancel", "read-only", "farms-inactive"):
             return Fault(kind, at=at)
         seconds = float(value) if value else None
         if seconds is not None and seconds <= 0:
@@ -233,3 +295,76 @@ class FaultPlan:
                 f.fired = True
                 out.append(f)
         return out
+
+    def due_restarts_lost(self, now: datetime) -> list[Fault]:
+        out = []
+        for f in self._of("restart-lost"):
+            if not f.fired and f.started(now):
+                f.fired = True
+                out.append(f)
+        return out
+
+    def farms_inactive(self, now: datetime) -> bool:
+        return any(f.started(now) for f in self._of("farms-inactive"))
+
+    def take_reject_after_ack(self, order_ref: str, now: datetime) -> Fault | None:
+        """Once per fault: the first new order aimed at (orderRef contains the target) is rejected later."""
+        for f in self._of("reject-after-ack"):
+            if not f.fired and f.started(now) and _aims(f.target, order_ref):
+                f.fired = True
+                return f
+        return None
+
+    def late_fills_delay(self, now: datetime) -> float | None:
+        """Virtual seconds by which executions and commissions trail a fill's orderStatus, if the fault is on."""
+        delays = [f.seconds or 0.0 for f in self._of("status-before-fills") if f.started(now)]
+        return max(delays) if delays else None
+
+    def take_exec_correction(self, now: datetime) -> float | None:
+        """Once per fault: the delay after which the fill now being booked is corrected."""
+        for f in self._of("exec-correction"):
+            if not f.fired and f.started(now):
+                f.fired = True
+                return f.seconds or 0.0
+        return None
+
+    def greeks_unset(self, now: datetime) -> bool:
+        return any(f.window_active(now) for f in self._of("unset-greeks"))
+
+    def order_notice(self, order_ref: str, now: datetime) -> bool:
+        return any(f.started(now) and _aims(f.target, order_ref) for f in self._of("order-notice"))
+
+
+def _aims(target: str, order_ref: str) -> bool:
+    t = target.strip().lower()
+    return t in ("", "*") or t in order_ref.lower()
+
+
+def untidy_faults(seed: int, start: datetime) -> list[Fault]:
+    """The ``untidy`` profile: a seeded mix of the untidy behaviours (at least two of them), each aimed at a
+    random order role or a random instant within the first 40 virtual minutes after `start`."""
+    rng = random.Random(f"icbot.sim.faults:untidy:{seed}")
+    out: list[Fault] = []
+
+    def later(lo: float, hi: float) -> datetime:
+        return start + timedelta(seconds=round(rng.uniform(lo, hi)))
+
+    while len(out) < 2:
+        out = []
+        if rng.random() < 0.5:
+            who = rng.choice(("entry", "stop", "take_profit", "*"))
+            delay = rng.choice((0.0, 1.0, 3.0, 26.0))
+            out.append(Fault("reject-after-ack", target=who, seconds=delay, reason=REJECT_AFTER_ACK_REASON))
+        if rng.random() < 0.5:
+            out.append(Fault("status-before-fills", seconds=float(rng.randint(1, 5))))
+        if rng.random() < 0.3:
+            out.append(Fault("exec-correction", seconds=float(rng.randint(1, 30))))
+        if rng.random() < 0.5:
+            out.append(Fault("unset-greeks", seconds=float(rng.randint(30, 300)), at=later(0, 120)))
+        if rng.random() < 0.4:
+            out.append(Fault("restart-lost", seconds=float(rng.randint(10, 60)), at=later(60, 2400)))
+        if rng.random() < 0.5:
+            out.append(Fault("farms-inactive"))
+        if rng.random() < 0.5:
+            out.append(Fault("order-notice", target=rng.choice(("", "entry", "stop"))))
+    return out

@@ -90,8 +90,9 @@ class SimHandle:
     def drop_connections(self) -> int:
         return self.call(lambda s: s.drop_connections())
 
-    def restart(self, outage_s: float = 30.0) -> None:
-        self.call(lambda s: s.start_outage(outage_s))
+    def restart(self, outage_s: float = 30.0, *, data_lost: bool = False) -> None:
+        """A gateway restart now: 1100, then 1102 (or with `data_lost` 1101 and no subscriptions) after `outage_s`."""
+        self.call(lambda s: s.start_outage(outage_s, data_lost=data_lost))
 
 
 class SimGateway:

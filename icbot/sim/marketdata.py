@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from icbot.sim import messages as msg
+from icbot.sim.fills import mix
 from icbot.sim.market import Greeks, Market, Quote
 
 Fields = list[object]
@@ -32,6 +33,23 @@ DELAYED = {
 }
 GREEK_TICKS_LIVE = (10, 11, 12, 13)
 GREEK_TICKS_DELAYED = (80, 81, 82, 83)
+UNSET_BAND = 0.03  # unset-greeks: strikes within 3 % of spot ...
+UNSET_SHARE = 4  # ... one in four of them, chosen by the seed
+
+
+def unset_computation(req_id: int, tick_type: int) -> Fields:
+    """IB's "not computed" option computation (ibapi processTickOptionComputationMsg's sentinels): impliedVol -1,
+    delta -2, optPrice -1, pvDividend -1, gamma/vega/theta -2, undPrice -1."""
+    return msg.tick_option_computation(req_id, tick_type, -1.0, -2.0, -1.0, -1.0, -2.0, -2.0, -2.0, -1.0)
+
+
+def unset_pick(market: Market, con_id: int, t: datetime, seed: int) -> bool:
+    """Whether the unset-greeks fault blanks this option now: near the money and picked by the seed."""
+    spec = market.option(con_id)
+    if spec is None or mix(seed, con_id, 0x6E) % UNSET_SHARE:
+        return False
+    spot = market.xsp(t) if spec.symbol == "XSP" else market.spx(t)
+    return abs(spec.strike / spot - 1.0) <= UNSET_BAND
 
 
 @dataclass(slots=True)
@@ -74,10 +92,13 @@ def _price_ticks(sub: Subscription, q: Quote, names: tuple[str, ...], out: Messa
 
 
 def _greek_tick(sub: Subscription, tick_type: int, g: Greeks | None, opt_price: float | None, out: Messages) -> None:
-    if g is None:
+    key = ("g", tick_type)
+    if g is None:  # no volatility fits (e.g. a zero bid): IB sends the computation with its sentinels
+        if sub.sent.get(key) != "unset":
+            sub.sent[key] = "unset"
+            out.append(unset_computation(sub.req_id, tick_type))
         return
     price = g.opt_price if opt_price is None else opt_price
-    key = ("g", tick_type)
     sig = (round(g.implied_vol, 5), round(g.delta, 5), round(price, 4), round(g.und_price, 2))
     if sub.sent.get(key) == sig:
         return
@@ -89,8 +110,12 @@ def _greek_tick(sub: Subscription, tick_type: int, g: Greeks | None, opt_price: 
     )
 
 
-def ticks(sub: Subscription, market: Market, t: datetime, *, greeks_ok: bool) -> Messages:
-    """The messages that bring this subscriber up to date at `t` (empty if nothing changed)."""
+def ticks(
+    sub: Subscription, market: Market, t: datetime, *, greeks_ok: bool, unset_seed: int | None = None
+) -> Messages:
+    """The messages that bring this subscriber up to date at `t` (empty if nothing changed).
+
+    `unset_seed` (the unset-greeks fault): options picked by `unset_pick` get all four computations unset."""
     out: Messages = []
     ids = DELAYED if sub.delayed else LIVE
     if sub.kind == "index":
@@ -104,9 +129,13 @@ def ticks(sub: Subscription, market: Market, t: datetime, *, greeks_ok: bool) ->
     q = market.quote(sub.con_id, t)
     _price_ticks(sub, q, ("bid", "ask", "last", "close"), out, ids)
     if greeks_ok:
-        model = market.greeks(sub.con_id, t)
-        bid_g, ask_g = market.side_greeks(sub.con_id, t)
         g_ids = GREEK_TICKS_DELAYED if sub.delayed else GREEK_TICKS_LIVE
+        if unset_seed is not None and unset_pick(market, sub.con_id, t, unset_seed):
+            for tick_type in g_ids:
+                _greek_tick(sub, tick_type, None, None, out)
+            return out
+        model: Greeks | None = market.greeks(sub.con_id, t)
+        bid_g, ask_g = market.side_greeks(sub.con_id, t)
         _greek_tick(sub, g_ids[0], bid_g, None, out)
         _greek_tick(sub, g_ids[1], ask_g, None, out)
         _greek_tick(sub, g_ids[2], model, q.last, out)

@@ -21,7 +21,7 @@ from icbot.sim import messages as msg
 from icbot.sim.account import AccountParams
 from icbot.sim.connection import Connection
 from icbot.sim.engine import Engine, EngineParams
-from icbot.sim.faults import Fault, FaultPlan, parse_fault
+from icbot.sim.faults import PROFILES, Fault, FaultPlan, parse_fault, untidy_faults
 from icbot.sim.fills import FillParams
 from icbot.sim.market import Market, MarketParams
 
@@ -31,6 +31,17 @@ FARM_MESSAGES = (
     (2104, "Market data farm connection is OK:usfarm"),
     (2106, "HMDS data farm connection is OK:ushmds"),
     (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+FARMS_INACTIVE = (  # farms-inactive: what a gateway whose HMDS / option farms sleep says at connect
+    (2104, "Market data farm connection is OK:usfarm"),
+    (2107, "HMDS data farm connection is inactive but should be available upon demand.ushmds"),
+    (2108, "Market data farm connection is inactive but should be available upon demand.usopt"),
+    (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+FARMS_BROKEN = (
+    (2103, "Market data farm connection is broken:usfarm"),
+    (2105, "HMDS data farm connection is broken:ushmds"),
+    (2157, "Sec-def data farm connection is broken:secdefnj"),
 )
 ACCOUNT_UPDATE_EVERY_S = 180.0  # IB refreshes account values every three minutes
 
@@ -53,6 +64,7 @@ class SimConfig:
     md_interval_real_s: float = 0.05  # ... this many real seconds, so fast clocks do not flood the client
     max_md_lines: int = 100
     faults: list[str | Fault] = field(default_factory=list)
+    profile: str = "tidy"  # "untidy": add a seeded mix of the untidy faults (faults.untidy_faults)
 
 
 @dataclass
@@ -86,6 +98,8 @@ class SimServer:
         account = AccountParams(cfg.account, cfg.cash, cfg.commission_per_contract, cfg.fees_per_contract)
         self.engine = Engine(self.market, EngineParams(cfg.seed, cfg.fill, account, cfg.combo_tick))
         self.faults = FaultPlan()
+        self.engine.faults = self.faults
+        self._outage_lost = False
         self.connections: list[Connection] = []
         self.requests: deque[RequestRecord] = deque(maxlen=200_000)
         self.stats = Stats()
@@ -97,8 +111,13 @@ class SimServer:
         self._conn_tasks: set[asyncio.Task[None]] = set()
         now = clock.now()
         self.engine.advance(now)
+        if cfg.profile not in PROFILES:
+            raise ValueError(f"unknown profile {cfg.profile!r}; known: {', '.join(PROFILES)}")
         for f in cfg.faults:
             self.add_fault(f)
+        if cfg.profile == "untidy":
+            for f in untidy_faults(cfg.seed, now):
+                self.add_fault(f)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -175,13 +194,21 @@ class SimServer:
             conn.abort()
         return len(conns)
 
-    def start_outage(self, seconds: float) -> None:
-        """A gateway restart: 1100 now, replies held, 1102 (data maintained) after `seconds` virtual."""
+    def start_outage(self, seconds: float, *, data_lost: bool = False) -> None:
+        """A gateway restart: 1100 now, replies held, 1102 (data maintained) after `seconds` virtual.
+
+        With `data_lost` (restart-lost): 1100 and the farms broken (2103/2105/2157), then farms OK and 1101;
+        every market-data subscription is forgotten, as IB forgets them, so the client must request them again.
+        """
         self._outage_until = self.clock.now() + timedelta(seconds=seconds)
+        self._outage_lost = data_lost
         for conn in self.connections:
             if conn.client_id is None:
                 continue
             conn.error(-1, 1100, "Connectivity between IB and Trader Workstation has been lost.")
+            if data_lost:
+                for code, text in FARMS_BROKEN:
+                    conn.error(-1, code, text)
             conn.hold = []
 
     def _end_outage(self) -> None:
@@ -190,12 +217,18 @@ class SimServer:
             if conn.client_id is None:  # still in the handshake: nothing was held, nothing to say
                 continue
             held, conn.hold = conn.hold or [], None
-            conn.error(
-                -1,
-                1102,
-                "Connectivity between IB and Trader Workstation has been restored - data maintained. "
-                "All data farms are connected: usfarm; ushmds; secdefnj.",
-            )
+            if self._outage_lost:
+                for code, text in FARM_MESSAGES:
+                    conn.error(-1, code, text)
+                conn.error(-1, 1101, "Connectivity between IB and Trader Workstation has been restored - data lost.")
+                conn.subs.clear()
+            else:
+                conn.error(
+                    -1,
+                    1102,
+                    "Connectivity between IB and Trader Workstation has been restored - data maintained. "
+                    "All data farms are connected: usfarm; ushmds; secdefnj.",
+                )
             for data in held:
                 conn.send_bytes(data)
 
@@ -253,6 +286,8 @@ class SimServer:
             self.drop_connections()
         for f in self.faults.due_restarts(now):
             self.start_outage(f.seconds or 30.0)
+        for f in self.faults.due_restarts_lost(now):
+            self.start_outage(f.seconds or 30.0, data_lost=True)
         if self._outage_until is not None and now >= self._outage_until:
             self._end_outage()
         self.engine.advance(now)
@@ -359,7 +394,8 @@ class SimServer:
             sub.started = True
             for fields in md.preamble(sub, 3 if sub.delayed else 1):
                 conn.send(fields)
-        for fields in md.ticks(sub, self.market, now, greeks_ok=greeks_ok):
+        unset = self.config.seed if self.faults.greeks_unset(now) else None
+        for fields in md.ticks(sub, self.market, now, greeks_ok=greeks_ok, unset_seed=unset):
             conn.send(fields)
 
     # -- dispatch -------------------------------------------------------------------------------------
@@ -396,7 +432,8 @@ class SimServer:
         assert conn.client_id is not None
         conn.send(msg.managed_accounts([self.engine.account]))
         conn.send(msg.next_valid_id(self.engine.next_valid_id(conn.client_id)))
-        for code, text in FARM_MESSAGES:
+        farms = FARMS_INACTIVE if self.faults.farms_inactive(self.clock.now()) else FARM_MESSAGES
+        for code, text in farms:
             conn.error(-1, code, text)
         if self.in_outage:
             conn.error(-1, 1100, "Connectivity between IB and Trader Workstation has been lost.")
