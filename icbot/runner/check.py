@@ -44,9 +44,8 @@ async def run_check(ctx: RunContext, trades: list[Trade], stop: Stop | None = No
         return await _run_check(ctx, trades)
     except asyncio.CancelledError:
         # SIGTERM/SIGINT (icbot/runner/signals.py): what this round verified is journaled; the rest is not known.
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
+        if stop is not None:
+            stop.take()
         signal = stop.signal if stop is not None else None
         live = any(not t.experiment for t in trades)
         msg = f"stopped from outside ({signal or 'cancelled'}) before the open trade was fully checked"

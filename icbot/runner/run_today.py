@@ -87,6 +87,7 @@ async def _run_day(ctx: RunContext, session: SessionTimes, stop: Stop) -> int:
     try:
         gw = await _connect(ctx, session, may_have_risk=may_have_risk)
     except asyncio.CancelledError:
+        stop.take()
         raise _stopped_unconnected(ctx, stop) from None
     day = FreshDay(ctx, gw, session)
     try:
@@ -132,9 +133,7 @@ async def _stopped(ctx: RunContext, gw: Gateway, stop: Stop, phase: Phase) -> in
     A working entry that has not filled is cancelled (nobody would manage it after this process); one that
     filled keeps its exits if they are working, else the day is critical: a rerun places the missing exits.
     """
-    task = asyncio.current_task()
-    if task is not None:
-        task.uncancel()  # the cancellation was the signal's; the cleanup below must be able to wait
+    stop.take()  # the cancellation was the signal's; the cleanup below must be able to wait
     why = f"stopped from outside ({stop.signal or 'cancelled'}) at {ctx.clock.now_ny():%H:%M:%S} ET"
     ctx.journal(phase, EventStatus.WARN, why)
     if not _entry_sent(ctx):

@@ -19,11 +19,24 @@ T = TypeVar("T")
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+RECANCEL_S = 0.5  # real seconds between repeated cancellations until the run says it has stopped
+
+
 class Stop:
-    """Which signal stopped the run (None while none did)."""
+    """Which signal stopped the run (None while none did), and whether the run has taken the stop in hand."""
 
     def __init__(self) -> None:
         self.signal: str | None = None
+        self.taken = False
+
+    def take(self) -> None:
+        """The run is handling the stop: no more cancellations, and the task's pending ones are cleared so the
+        cleanup can await (Python 3.11's wait_for may swallow one cancellation; `stoppable` repeats it)."""
+        self.taken = True
+        task = asyncio.current_task()
+        if task is not None:
+            while task.cancelling():
+                task.uncancel()
 
 
 async def stoppable(run: Callable[[Stop], Awaitable[T]]) -> T:
@@ -36,7 +49,14 @@ async def stoppable(run: Callable[[Stop], Awaitable[T]]) -> T:
     def on_signal(sig: signal.Signals) -> None:
         if stop.signal is None:
             stop.signal = sig.name
+            cancel_until_taken()
+
+    def cancel_until_taken() -> None:
+        # A cancellation can be lost in a race inside asyncio.wait_for (Python 3.11) when the awaited event fires
+        # in the same instant — with quotes streaming, it often does. So it is repeated until the run takes it.
+        if not stop.taken and not task.done():
             task.cancel()
+            loop.call_later(RECANCEL_S, cancel_until_taken)
 
     installed = []
     for sig in SIGNALS:
