@@ -13,10 +13,10 @@ virtual time at the start (useful for pure tests; sleeping on a frozen clock is 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import time as _time
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,7 +153,7 @@ class Clock:
 
     async def asleep(self, virtual_seconds: float) -> None:
         """Wait for a virtual duration without blocking the event loop."""
-        await asyncio.sleep(self.real_seconds(virtual_seconds))
+        await _asyncio().sleep(self.real_seconds(virtual_seconds))
 
     async def sleep_until(self, when: datetime) -> None:
         """Wait until the virtual instant `when`; return at once if it has passed.
@@ -164,7 +164,15 @@ class Clock:
             remaining = self.seconds_until(when)
             if remaining <= 0:
                 return
-            await asyncio.sleep(self.real_seconds(remaining))
+            await _asyncio().sleep(self.real_seconds(remaining))
+
+
+def _asyncio() -> types.ModuleType:
+    """asyncio, imported on first use: most commands (status, report, config check) never run an event loop, and
+    its import costs about 30 ms of each start-up."""
+    import asyncio
+
+    return asyncio
 
 
 def ny_datetime(date_iso: str, hhmm: str = "09:31") -> datetime:

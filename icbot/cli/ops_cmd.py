@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import typer
@@ -32,6 +31,8 @@ def kill(
         return typer.confirm("Go ahead?", default=False)
 
     with open_context("kill", config, clock, echo=typer.echo) as ctx:
+        import asyncio  # here, not at import time: most commands never run an event loop
+
         code = asyncio.run(run_kill(ctx, reason=reason, keep_position=keep_position, confirm=confirm))
         ctx.finish(code, "flat" if code == EXIT_OK else "incomplete")
     raise typer.Exit(code)

@@ -7,7 +7,6 @@ the simulator in the background and read them.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from datetime import datetime
@@ -94,6 +93,8 @@ def sim(
         faults=list(faults),
         profile=profile,
     )
+    import asyncio  # here: registering the command must not cost every icbot start-up the import
+
     asyncio.run(_serve(clock, config))
 
 
@@ -112,6 +113,8 @@ async def _serve(clock: Clock, config: object) -> None:
         f"seed {config.seed}, session {server.session_date}, virtual now {clock.now_ny():%Y-%m-%d %H:%M:%S %Z}, "
         f"speed {clock.speed:g})"
     )
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

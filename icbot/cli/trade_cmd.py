@@ -6,7 +6,6 @@ The runner (ib_async, the journal, pandas through sqlite-utils) is imported insi
 
 from __future__ import annotations
 
-import asyncio
 import os
 from contextlib import ExitStack
 from dataclasses import replace
@@ -73,6 +72,8 @@ def run_today(
             raise typer.Exit(EXIT_OK)
         try:
             with day_lock(config.db_path.parent, ctx.trade_date, ctx.mode):
+                import asyncio  # here, not at import time: most commands never run an event loop
+
                 code = asyncio.run(stoppable(lambda stop: run_mod.run_day(ctx, session, stop)))
         except AlreadyRunning as exc:
             ctx.finish(EXIT_OK, str(exc))
@@ -118,6 +119,8 @@ def check(
                 typer.echo(f"skipping {day}: {exc}")
                 continue
             trades.append(trade)
+        import asyncio  # here, not at import time: most commands never run an event loop
+
         code = asyncio.run(stoppable(lambda stop: check_mod.run_check(ctx, trades, stop)))
         ctx.finish(code)
     raise typer.Exit(code)
@@ -147,6 +150,8 @@ def _quiet_day(config: Any, clock: Clock, verbose: bool) -> NoReturn:
     from icbot.runner.signals import stoppable
 
     with open_context("check", config, clock, echo=typer.echo) as ctx:
+        import asyncio  # here, not at import time: most commands never run an event loop
+
         code = asyncio.run(stoppable(lambda stop: run_rounds(ctx, due, session)))
         ctx.finish(code, ", ".join(due))
     raise typer.Exit(code)
