@@ -7,7 +7,7 @@ alerts, orders. Each action knows the exit code it implies (docs/operations.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,13 +131,6 @@ class FreshDay:
     exit_code = EXIT_OK
 
 
-@dataclass(frozen=True, slots=True)
-class Recheck:
-    """Positions disagree: IB's position update may trail an execution; gather again once before alerting."""
-
-    exit_code = EXIT_OK
-
-
 Action = (
     Note
     | SaveTrade
@@ -149,7 +142,6 @@ Action = (
     | WatchTouch
     | ContinueEntry
     | FreshDay
-    | Recheck
 )
 
 
@@ -157,6 +149,3 @@ def exit_code(actions: Iterable[Action]) -> int:
     """The process exit code the actions imply: the most serious one (4 critical > 3 no trade > 0)."""
     return max((a.exit_code for a in actions), default=EXIT_OK)
 
-
-def has_critical(actions: Sequence[Action]) -> bool:
-    return any(isinstance(a, Critical) for a in actions)

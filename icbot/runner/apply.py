@@ -1,7 +1,7 @@
 """Performing what reconciliation decided: the one place its actions journal, save, alert and send.
 
 `icbot.core.reconcile.assess` returns actions as data; `apply` carries them out in order and returns the exit
-code they imply (docs/operations.md). Flow actions (`ContinueEntry`, `FreshDay`, `Recheck`) are not performed
+code they imply (docs/operations.md). Flow actions (`ContinueEntry`, `FreshDay`) are not performed
 here: they tell the calling command what to do next, and it reads them from the same list.
 """
 
