@@ -42,26 +42,9 @@ from icbot.core.journal import (
     TradeStatus,
 )
 from icbot.core.schedule import SessionTimes
-from icbot.core.zones import NEW_YORK
+from tests.core.day import DAY, SESSION, ny
 
-DAY = date(2026, 11, 24)
 INST = "abc123"
-
-
-def ny(hhmm: str, day: date = DAY) -> datetime:
-    h, m = map(int, hhmm.split(":"))
-    return datetime(day.year, day.month, day.day, h, m, tzinfo=NEW_YORK)
-
-
-SESSION = SessionTimes(
-    date=DAY,
-    open=ny("09:30"),
-    close=ny("16:00"),
-    is_early_close=False,
-    entry_at=ny("09:32"),
-    deadline_at=ny("09:33"),
-    time_exit_at=ny("11:30"),
-)
 NEXT = replace(
     SESSION,
     date=date(2026, 11, 25),

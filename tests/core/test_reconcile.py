@@ -40,27 +40,9 @@ from icbot.core.reconcile import (
     rival_entries,
     rung_for_price,
 )
-from icbot.core.schedule import SessionTimes
-from icbot.core.zones import NEW_YORK
+from tests.core.day import DAY, SESSION, ny
 
-DAY = date(2026, 11, 24)
 T0 = datetime(2026, 11, 24, 14, 32, tzinfo=UTC)  # 09:32 ET
-
-
-def ny(hhmm: str, day: date = DAY) -> datetime:
-    h, m = map(int, hhmm.split(":"))
-    return datetime(day.year, day.month, day.day, h, m, tzinfo=NEW_YORK)
-
-
-SESSION = SessionTimes(
-    date=DAY,
-    open=ny("09:30"),
-    close=ny("16:00"),
-    is_early_close=False,
-    entry_at=ny("09:32"),
-    deadline_at=ny("09:33"),
-    time_exit_at=ny("11:30"),
-)
 LEGS = (
     ComboLeg(101, "BUY", "P", 5900.0, "SPXW P5900"),
     ComboLeg(102, "SELL", "P", 5920.0, "SPXW P5920"),
