@@ -11,7 +11,7 @@ exit code (docs/operations.md).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
@@ -19,7 +19,7 @@ from icbot.broker.gateway import Gateway
 from icbot.core import actions as act
 from icbot.core import refs
 from icbot.core.accounting import LegFill, exit_credit, net_flow
-from icbot.core.facts import ComboLeg, ComboOrder, Execution, OrderState
+from icbot.core.facts import ComboLeg, ComboOrder, Execution, OrderState, Position
 from icbot.core.filters import vix_filter
 from icbot.core.journal import AlertLevel, EventStatus, OrderStatus, Phase, Role, TradeStatus
 from icbot.core.pricing import LegQuote, combo_prices, entry_ladder
@@ -94,6 +94,7 @@ async def _run_day(ctx: RunContext, session: SessionTimes, stop: Stop) -> int:
         if ctx.is_experiment:
             return await day.run()
         facts = await gather_day(ctx, gw, trade, await gw.positions())
+        day.positions = facts.positions  # read once: the fresh day's "nothing held" uses the same answer
         entry = facts.broker_entry
         if entry is not None and entry.filled > 0 and (facts.trade.credit or 0) <= 0:
             await await_entry_executions(ctx, gw, entry, ENTRY_EXECUTIONS_WAIT)
@@ -226,6 +227,7 @@ class FreshDay:
         self.ladder: list[float] = []
         self.mid = 0.0
         self.order: ComboOrder | None = None
+        self.positions: Sequence[Position] | None = None  # the account's positions, when already read this run
 
     @property
     def phases(self) -> list[tuple[Phase, Callable[[], Awaitable[None]]]]:
@@ -264,11 +266,8 @@ class FreshDay:
         """Never add to a position: options expiring today already held mean no entry (experiments send none)."""
         if self.ctx.is_experiment:
             return
-        held = [
-            p
-            for p in await self.gw.positions()
-            if p.sec_type == "OPT" and p.quantity != 0 and p.expiry == self.ctx.trade_date
-        ]
+        positions = self.positions if self.positions is not None else await self.gw.positions()
+        held = [p for p in positions if p.sec_type == "OPT" and p.quantity != 0 and p.expiry == self.ctx.trade_date]
         if held:
             names = ", ".join(f"{p.local_symbol} {p.quantity:+g}" for p in held)
             raise NoTrade(f"positions expiring today already exist ({names}); never adding", phase=self.phase)
