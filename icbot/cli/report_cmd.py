@@ -147,8 +147,7 @@ def report(
 
     config = load_config(config_path, os.environ)
     the_mode = mode or config.mode
-    # report.starting_capital once the configuration has the key (docs/report.md, "Capital").
-    configured = getattr(getattr(config, "report", None), "starting_capital", None)
+    configured = config.report.starting_capital  # docs/report.md, "Capital"
     choice = CapitalChoice(flag=starting_capital, config=configured)
     target = config.strikes.target_delta
     if last == 0:  # --last 0: every trade
@@ -208,28 +207,25 @@ def report(
             fh.write(page)
         say(f"wrote {html_path} ({len(page.encode()) / 1024:.0f} KiB, opens offline)")
     if not (as_json or csv_path is not None or html_path is not None):
-        filtered = bool(where.exit_reasons or where.weekdays or min_vix is not None or max_vix is not None)
-        _terminal(result, shown, filtered=filtered, where=where)
+        _terminal(result, shown, where=where)
 
 
-def _terminal(result: Report, log: Sequence[TradeRow], *, filtered: bool, where: LogFilter) -> None:
+def _terminal(result: Report, log: Sequence[TradeRow], *, where: LogFilter) -> None:
     from rich.console import Console
 
+    from icbot.core.metrics import WEEKDAYS
     from icbot.report.terminal import full
 
     console = Console(highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(highlight=False, width=160)  # a file or a pipe: wide enough for the log, no colour
     described = ""
-    if filtered:
+    if where.exit_reasons or where.weekdays or where.min_vix is not None or where.max_vix is not None:
         parts = []
         if where.exit_reasons:
             parts.append("exit " + "/".join(sorted(where.exit_reasons)))
         if where.weekdays:
-            parts.append(
-                "weekday "
-                + "/".join(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d] for d in sorted(where.weekdays))
-            )
+            parts.append("weekday " + "/".join(WEEKDAYS[d] for d in sorted(where.weekdays)))
         if where.min_vix is not None:
             parts.append(f"VIX ≥ {where.min_vix:g}")
         if where.max_vix is not None:

@@ -148,4 +148,3 @@ Action = (
 def exit_code(actions: Iterable[Action]) -> int:
     """The process exit code the actions imply: the most serious one (4 critical > 3 no trade > 0)."""
     return max((a.exit_code for a in actions), default=EXIT_OK)
-

@@ -5,12 +5,13 @@ Kill works in a fixed order, each step journaled (phase `kill`) and shown as it 
 1. The halt flag first — in the journal, so it holds even with the gateway down: from that instant no icbot
    process sends a new order (run-today reads it before every send and re-price, and its ladder cancels the
    entry within one step; exits are not placed while it is set).
-2. Cancel every working icbot order (orderRef `icbot:…`) of the account, whichever client id placed it. IB lets
+2. Cancel every working order of this installation (orderRef `icbot:…/<id>`; another installation's protect its
+   own condor and are left to its own kill), whichever client id placed it. IB lets
    only the placing client cancel an order (`reqGlobalCancel` would also cancel the trader's own orders), so
    kill connects as each client id that holds icbot orders — run-today's, check's — and cancels them there.
    While a run-today still holds its client id, the connection is retried until it lets go (it stops at once
    on the halt). Orders icbot did not place are never touched.
-3. Close what icbot holds today: one BAG order for exactly the open quantity, at market — the same order type
+3. Close what icbot holds today: one BAG order for exactly what is still held after the cancels, at market — the same order type
    as the strategy's own time exit: in an emergency the fill matters more than the price, and a limit that does
    not fill leaves the risk on. Its executions are journaled like any exit (role `close`, exit reason manual),
    and the legs are confirmed flat at the broker.
