@@ -25,40 +25,13 @@ from typer.core import TyperGroup
 
 from icbot.clock import NEW_YORK, Clock
 from icbot.config import EntryConfig, ExitsConfig, load_config
-from icbot.core.agents import (
-    CHECK,
-    CHECK_INTERVAL_MINUTES,
-    DOCTOR,
-    LAUNCHD,
-    PLATFORMS,
-    RENEW_DAYS,
-    RUN_TODAY,
-    NextFiring,
-    SchedulerStatus,
-    next_calendar_firings,
-    next_run_today_firings,
-    on_calendar,
-)
 from icbot.errors import EXIT_NO_TRADE, UsageError
-from icbot.runner.scheduler import (
-    CommandResult,
-    RecordingRunner,
-    Report,
-    Runner,
-    Scheduler,
-    Setup,
-    SystemRunner,
-    check_window,
-    default_target_dir,
-    describe_firings,
-    detect_platform,
-    installed_status,
-    machine_zone,
-    prepare,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # install/uninstall/show import these when they run, not every `icbot` start
     from exchange_calendars import ExchangeCalendar
+
+    from icbot.core.agents import NextFiring, SchedulerStatus
+    from icbot.runner.scheduler import CommandResult, Report, Runner, Setup
 
 MAX_DAYS = 1000
 
@@ -154,6 +127,8 @@ def _usual_offset(year: int, zone: tzinfo | None) -> float | None:
 
 def local_zone(environ: Mapping[str, str]) -> tuple[tzinfo | None, str]:
     """The machine's time zone as (ZoneInfo, IANA name) when it can be named, else (None, "local")."""
+    from icbot.runner.scheduler import machine_zone
+
     return machine_zone(environ)
 
 
@@ -291,6 +266,9 @@ def _setup(
     dry_run: bool,
 ) -> Setup:
     """Everything install needs, from the flags and the machine."""
+    from icbot.core.agents import LAUNCHD
+    from icbot.runner.scheduler import detect_platform, machine_zone, prepare
+
     plat = _platform(platform)
     zone, zone_name = _zone(tz)
     config = load_config(config_path)
@@ -321,10 +299,15 @@ def _setup(
 
 def make_runner() -> Runner:
     """The runner for launchctl/systemctl; tests replace this function, so nothing real is ever run from them."""
+    from icbot.runner.scheduler import SystemRunner
+
     return SystemRunner()
 
 
 def _platform(platform: str | None) -> str:
+    from icbot.core.agents import PLATFORMS
+    from icbot.runner.scheduler import detect_platform
+
     if platform is None:
         return detect_platform()
     if platform not in PLATFORMS:
@@ -383,6 +366,8 @@ def uninstall(
     target_dir: TargetOption = None,
 ) -> None:
     """Stop and remove exactly what `install` wrote (the agent files; the log folder only when empty)."""
+    from icbot.runner.scheduler import RecordingRunner, Scheduler, default_target_dir, detect_platform
+
     plat = _platform(platform)
     if target_dir is None and not dry_run and plat != detect_platform():
         raise UsageError(f"{plat} agents cannot be removed on this machine ({detect_platform()}); use --dry-run")
@@ -420,6 +405,7 @@ def show(
         platform=platform, tz=tz, target_dir=target_dir, log_dir=log_dir, icbot=icbot, config_path=config_path
     )
     summary = status.summary(setup.today)
+    renew_due = status.renew_due(setup.today)
     if as_json:
         payload = {
             "platform": status.platform,
@@ -428,7 +414,7 @@ def show(
             "installed": status.installed,
             "current": status.current,
             "valid_until": status.valid_until.isoformat() if status.valid_until else None,
-            "renew_due": status.renew_due(setup.today),
+            "renew_due": renew_due,
             "time_zone": setup.plan.zone_name,
             "files": [{"name": f.name, "state": f.state, "reasons": list(f.reasons)} for f in status.files],
         }
@@ -438,9 +424,9 @@ def show(
         for f in status.files:
             why = f" — {'; '.join(f.reasons)}" if f.reasons else ""
             typer.echo(f"  {f.name:<28} {f.state}{why}")
-        if not status.current or status.renew_due(setup.today):
+        if not status.current or renew_due:
             typer.echo("Run `icbot schedule install` to bring them up to date.")
-    ok = status.installed and status.current and not status.renew_due(setup.today)
+    ok = status.installed and status.current and not renew_due
     raise typer.Exit(0 if ok else EXIT_NO_TRADE)
 
 
@@ -454,6 +440,8 @@ def scheduler_status(
     config_path: Path | None = None,
 ) -> tuple[Setup, SchedulerStatus]:
     """The installed agents against what install would write now."""
+    from icbot.runner.scheduler import installed_status
+
     zone, zone_name = _zone(tz)
     return installed_status(
         load_config(config_path),
@@ -470,6 +458,8 @@ def scheduler_status(
 
 # -- printing ---------------------------------------------------------------------------------------------
 def _next_firings(setup: Setup) -> list[NextFiring]:
+    from icbot.core.agents import LAUNCHD, RUN_TODAY, next_calendar_firings, next_run_today_firings
+
     now = Clock.from_env().now()
     if setup.plan.platform == LAUNCHD:
         return next_run_today_firings(setup.plan.firings(RUN_TODAY), setup.zone, now, setup.sessions)
@@ -487,6 +477,9 @@ def _command_line(result: CommandResult, dry_run: bool, run_commands: bool) -> s
 
 
 def _print_install(setup: Setup, report: Report, nexts: list[NextFiring], dry_run: bool) -> None:
+    from icbot.core.agents import CHECK, CHECK_INTERVAL_MINUTES, DOCTOR, LAUNCHD, RENEW_DAYS, RUN_TODAY, on_calendar
+    from icbot.runner.scheduler import check_window, describe_firings
+
     plan, scheduler = setup.plan, setup.scheduler
     echo = typer.echo
     if dry_run:
@@ -527,6 +520,8 @@ def _print_install(setup: Setup, report: Report, nexts: list[NextFiring], dry_ru
 
 
 def _install_json(setup: Setup, report: Report, nexts: list[NextFiring], dry_run: bool) -> dict[str, Any]:
+    from icbot.core.agents import LAUNCHD
+
     plan = setup.plan
     return {
         "dry_run": dry_run,
