@@ -294,41 +294,31 @@ def _charts(report: Report) -> dict[str, str]:
 
 
 def _annual_chart(report: Report) -> str:
+    """Each year's gain beside its max drawdown: in % with a starting capital, else in $."""
+    in_pct = report.capital is not None
     groups: list[tuple[str, Sequence[svg.Bar]]] = []
-    if report.capital is not None:
-        for y in report.by_year:
-            ret, dd = y.return_pct or 0.0, -(y.max_drawdown_pct or 0.0)
-            groups.append(
-                (
-                    y.label,
-                    [
-                        svg.Bar(ret, f"{y.label} return {fmt.pct(ret, 2, sign=True)}", "pos" if ret >= 0 else "neg"),
-                        svg.Bar(dd, f"{y.label} max drawdown {fmt.pct(-dd, 2)}", "ddbar"),
-                    ],
-                )
-            )
-        return svg.bar_chart(
-            groups,
-            label="annual return vs max drawdown, %",
-            fmt=_pct_axis,
-            legend=[("pos", "return %"), ("ddbar", "max drawdown %")],
-        )
     for y in report.by_year:
-        pnl, dd = y.stats.total_pnl, -y.max_drawdown
+        if in_pct:
+            gain, dd = y.return_pct or 0.0, -(y.max_drawdown_pct or 0.0)
+            gain_text, dd_text = f"return {fmt.pct(gain, 2, sign=True)}", fmt.pct(-dd, 2)
+        else:
+            gain, dd = y.stats.total_pnl, -y.max_drawdown
+            gain_text, dd_text = f"P/L {fmt.money(gain, sign=True)}", fmt.money(dd)
         groups.append(
             (
                 y.label,
                 [
-                    svg.Bar(pnl, f"{y.label} P/L {fmt.money(pnl, sign=True)}", "pos" if pnl >= 0 else "neg"),
-                    svg.Bar(dd, f"{y.label} max drawdown {fmt.money(dd)}", "ddbar"),
+                    svg.Bar(gain, f"{y.label} {gain_text}", "pos" if gain >= 0 else "neg"),
+                    svg.Bar(dd, f"{y.label} max drawdown {dd_text}", "ddbar"),
                 ],
             )
         )
+    gain_name, unit = ("return", "%") if in_pct else ("P/L", "$")
     return svg.bar_chart(
         groups,
-        label="annual P/L vs max drawdown, $",
-        fmt=_money_axis,
-        legend=[("pos", "P/L $"), ("ddbar", "max drawdown $")],
+        label=f"annual {gain_name} vs max drawdown, {unit}",
+        fmt=_pct_axis if in_pct else _money_axis,
+        legend=[("pos", f"{gain_name} {unit}"), ("ddbar", f"max drawdown {unit}")],
     )
 
 

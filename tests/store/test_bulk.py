@@ -70,40 +70,16 @@ def journal(tmp_path: Path) -> Path:
         _fill(store, 91, DAYS[2], "paper", exec_id="0000b.0001.01.02", commission=1.05, price=2.1)
         _fill(store, 92, DAYS[0], "paper", role=Role.UNKNOWN)
         _fill(store, 93, DAYS[0], "live")
-        store.event(
-            None,
-            trade_date=DAYS[0],
-            mode="paper",
-            phase=Phase.CONNECT,
-            status="ok",
-            message="x",
-            at=T0,
-            data={"net_liquidation": 1_000_000.5},
-        )
-        store.event(
-            None,
-            trade_date=DAYS[0],
-            mode="paper",
-            phase=Phase.CLOSED,
-            status="ok",
-            message="x",
-            at=T0,
-            data={"spx": 6001.25},
-        )
-        store.event(
-            None,
-            trade_date=DAYS[1],
-            mode="paper",
-            phase=Phase.TOUCH,
-            status="warn",
-            message="x",
-            at=T0,
-            data={"spx": 5900.0},
-        )
+        for day, phase, status, data in (
+            (DAYS[0], Phase.CONNECT, "ok", {"net_liquidation": 1_000_000.5}),
+            (DAYS[0], Phase.CLOSED, "ok", {"spx": 6001.25}),
+            (DAYS[1], Phase.TOUCH, "warn", {"spx": 5900.0}),
+        ):
+            store.event(None, trade_date=day, mode="paper", phase=phase, status=status, message="x", at=T0, data=data)
     return path
 
 
-def test_fills_by_day_are_the_per_day_fills(journal: Path):
+def test_fills_by_day_are_the_per_day_fills(journal: Path) -> None:
     with JournalReader.open(journal) as reader:
         bulk = fills_by_day(reader, "paper")
         assert sorted(bulk) == DAYS
@@ -114,7 +90,7 @@ def test_fills_by_day_are_the_per_day_fills(journal: Path):
         assert list(fills_by_day(reader, "live")) == [DAYS[0]]
 
 
-def test_trades_of_a_mode_are_the_stores_records(journal: Path):
+def test_trades_of_a_mode_are_the_stores_records(journal: Path) -> None:
     with Store.open(journal) as store:
         expected = store.trades("paper")
     with JournalReader.open(journal) as reader:
@@ -122,12 +98,12 @@ def test_trades_of_a_mode_are_the_stores_records(journal: Path):
         assert [t.status for t in trades_of(reader, "experiment")] == ["no_trade"] * 3
 
 
-def test_days_with_an_unreported_commission(journal: Path):
+def test_days_with_an_unreported_commission(journal: Path) -> None:
     with JournalReader.open(journal) as reader:
         assert fills_without_commission(reader, "paper") == {DAYS[1]}  # the corrected one has its commission
 
 
-def test_event_figures(journal: Path):
+def test_event_figures(journal: Path) -> None:
     with JournalReader.open(journal) as reader:
         assert event_figures(reader, "paper", "net_liquidation") == {DAYS[0]: 1_000_000.5}
         assert event_figures(reader, "paper", "spx", phase="closed") == {DAYS[0]: 6001.25}
@@ -135,7 +111,7 @@ def test_event_figures(journal: Path):
         assert event_figures(reader, "live", "spx") == {}
 
 
-def test_an_unreadable_trade_row_is_one_line(journal: Path):
+def test_an_unreadable_trade_row_is_one_line(journal: Path) -> None:
     conn = sqlite3.connect(journal)
     triggers = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
     for name in triggers:  # the append-only guards would refuse the broken row this test needs
