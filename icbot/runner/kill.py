@@ -11,10 +11,10 @@ Kill works in a fixed order, each step journaled (phase `kill`) and shown as it 
    kill connects as each client id that holds icbot orders — run-today's, check's — and cancels them there.
    While a run-today still holds its client id, the connection is retried until it lets go (it stops at once
    on the halt). Orders icbot did not place are never touched.
-3. Close what icbot holds today: one BAG order for exactly what is still held after the cancels, at market — the same order type
-   as the strategy's own time exit: in an emergency the fill matters more than the price, and a limit that does
-   not fill leaves the risk on. Its executions are journaled like any exit (role `close`, exit reason manual),
-   and the legs are confirmed flat at the broker.
+3. Close what icbot holds today: one BAG order for exactly what is still held after the cancels, at market —
+   the same order type as the strategy's own time exit: in an emergency the fill matters more than the price,
+   and a limit that does not fill leaves the risk on. Its executions are journaled like any exit (role `close`,
+   exit reason manual), and the legs are confirmed flat at the broker.
 4. An urgent alert with what was done; exit 0 when halted and flat, 4 with what is still open otherwise.
 """
 
