@@ -231,6 +231,10 @@ class Trade:
     def is_open(self) -> bool:
         return self.status is TradeStatus.OPEN
 
+    @property
+    def open_quantity(self) -> int:
+        return int(self.quantity or 0)
+
 
 # Trade columns a caller may set through `Store.save_trade` (the rest the store manages itself).
 TRADE_MANAGED = frozenset({"id", "trade_date", "mode", "created_at", "updated_at"})
