@@ -35,6 +35,7 @@ class Connection:
         self.client_id: int | None = None
         self.md_type = 1
         self.subs: dict[int, Subscription] = {}
+        self.data_lost = False  # told 1101: every subscription was forgotten (the client must request again)
         self.positions_sub = False
         self.account_sub = ""
         self.hold: list[bytes] | None = None  # replies held back during a simulated gateway outage

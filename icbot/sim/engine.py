@@ -156,6 +156,7 @@ class Engine:
         o.last_sec = math.floor(now.timestamp())
         if o.good_after is not None and o.good_after > now:
             self._error(client_id, o.order_id, 399, o.hold_warning())
+        self._notice(o, now, early=True)
         o.status = "PreSubmitted"
         self._emit_state(o)
         if self._oca_spent(o):
@@ -174,8 +175,7 @@ class Engine:
         if o.status in DONE:
             return
         ref = o.req.order_ref or ""
-        if self.faults.order_notice(ref, now):
-            self._error(o.client_id, o.order_id, *TIF_PRESET_NOTICE)
+        self._notice(o, now, early=False)
         f = self.faults.take_reject_after_ack(ref, now)
         if f is None:
             return
@@ -189,6 +189,16 @@ class Engine:
             reject(now)
         else:
             self.later(now + timedelta(seconds=delay), reject)
+
+    def _notice(self, o: SimOrder, now: datetime, *, early: bool) -> None:
+        """An informational message about a new order that keeps working (faults.py: order-notice)."""
+        f = self.faults.order_notice(o.req.order_ref or "", now, early=early)
+        if f is None:
+            return
+        if f.code in (0, TIF_PRESET_NOTICE[0]):
+            self._error(o.client_id, o.order_id, *TIF_PRESET_NOTICE)
+        else:
+            self._error(o.client_id, o.order_id, f.code, f"Simulated order notice {f.code}; the order keeps working.")
 
     def _reject_working(self, o: SimOrder, reason: str, t: datetime) -> None:
         """A rejection after the acknowledgement (ib_insync#554): 201, then openOrder + orderStatus Inactive."""

@@ -35,9 +35,11 @@ Spec strings (the CLI's ``--fault``, repeatable; tests may pass the same strings
                                combo's net price unchanged), each with a new commissionReport
 ``unset-greeks[=S]``           a quarter of the options within 3 % of spot (chosen by the seed) get IB's
                                "not computed" sentinels for all four option computations (for S seconds)
-``order-notice[=WHO]``         every new order whose orderRef contains WHO (default: any) gets the informational
+``order-notice[=WHO[:CODE][:early]]``
+                               every new order whose orderRef contains WHO (default: any) gets the informational
                                10349 "Order TIF was set to DAY based on order preset." after its acknowledgement;
-                               the order keeps working
+                               the order keeps working. CODE sends another code instead (e.g. one icbot does not
+                               know); ``early`` sends it before the acknowledgement, as IB does with 10349
 =============================  ===============================================================================
 
 ``profile="untidy"`` (``icbot sim --profile untidy``) draws a mix of the last seven from the seed
@@ -84,6 +86,7 @@ DEFAULT_CORRECTION_S = 5.0
 REJECT_AFTER_ACK_REASON = "Simulated rejection after acknowledgement"
 _WHO_SECONDS = re.compile(r"^(.*?):(\d+(?:\.\d+)?)(?::(.*))?$", re.S)
 DEFAULT_RESTART_OUTAGE_S = 30.0
+UNKNOWN_NOTICE = 10999  # the untidy profile's stand-in for a notice code icbot has never seen
 DEFAULT_PACING_LIMIT = 50
 
 
@@ -100,6 +103,8 @@ class Fault:
     count: int = 0  # drop-after-orders: N; pacing: the limit
     reason: str = ""
     target: str = ""  # reject-after-ack, order-notice: an orderRef substring ("" or "*": any order)
+    code: int = 0  # order-notice: the code sent (0: 10349)
+    early: bool = False  # order-notice: before the acknowledgement instead of after it
     fired: bool = False
     armed_at: datetime | None = None  # when an unscheduled duration fault was installed
 
@@ -167,7 +172,8 @@ def parse_fault(spec: str, session_date: date) -> Fault:
             f"unknown fault {name!r}; known: refuse-until=T, drop-at=T, drop-after-orders=N, reject-next=REASON, "
             "no-greeks=SECONDS, no-market-data[=SECONDS], competing-session[=SECONDS], pacing[=N], restart-at=T, "
             "fill-on-cancel, read-only, restart-lost[=SECONDS], farms-inactive, reject-after-ack=WHO[:SECONDS], "
-            "status-before-fills[=SECONDS], exec-correction[=SECONDS], unset-greeks[=SECONDS], order-notice[=WHO]"
+            "status-before-fills[=SECONDS], exec-correction[=SECONDS], unset-greeks[=SECONDS], "
+            "order-notice[=WHO[:CODE][:early]]"
         )
     try:
         if kind == "drop-after-orders":
@@ -204,7 +210,12 @@ def parse_fault(spec: str, session_date: date) -> Fault:
                 raise ValueError
             return Fault(kind, at=at, seconds=secs)
         if kind == "order-notice":
-            return Fault(kind, at=at, target=value)
+            who, *more = value.split(":")
+            early = bool(more) and more[-1].strip().lower() == "early"
+            codes = more[:-1] if early else more
+            if len(codes) > 1:
+                raise ValueError
+            return Fault(kind, at=at, target=who, code=int(codes[0]) if codes else 0, early=early)
         if kind == "refuse":
             return Fault(kind, until=parse_when(value, session_date))
         if kind in ("drop", "fill-on-cancel", "read-only", "farms-inactive"):
@@ -331,8 +342,12 @@ class FaultPlan:
     def greeks_unset(self, now: datetime) -> bool:
         return any(f.window_active(now) for f in self._of("unset-greeks"))
 
-    def order_notice(self, order_ref: str, now: datetime) -> bool:
-        return any(f.started(now) and _aims(f.target, order_ref) for f in self._of("order-notice"))
+    def order_notice(self, order_ref: str, now: datetime, *, early: bool) -> Fault | None:
+        """The notice fault aimed at a new order with this orderRef, sent before (early) or after its ack."""
+        for f in self._of("order-notice"):
+            if f.early == early and f.started(now) and _aims(f.target, order_ref):
+                return f
+        return None
 
 
 def _aims(target: str, order_ref: str) -> bool:
@@ -366,5 +381,7 @@ def untidy_faults(seed: int, start: datetime) -> list[Fault]:
         if rng.random() < 0.5:
             out.append(Fault("farms-inactive"))
         if rng.random() < 0.5:
-            out.append(Fault("order-notice", target=rng.choice(("", "entry", "stop"))))
+            who = rng.choice(("", "entry", "stop"))
+            code = rng.choice((0, 0, UNKNOWN_NOTICE))  # now and then a code icbot's notice table does not know
+            out.append(Fault("order-notice", target=who, code=code, early=rng.random() < 0.5))
     return out

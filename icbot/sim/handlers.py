@@ -82,6 +82,8 @@ def req_mkt_data(server: SimServer, conn: Connection, fields: list[str], now: da
     if r.req_id in conn.subs:
         conn.error(r.req_id, 322, f"Error processing request.-'bW' : cause - Duplicate ticker id {r.req_id}")
         return
+    if conn.data_lost:
+        server.stats.requests_after_data_lost += 1
     if c.sec_type == "BAG":
         if not c.legs or any(leg.con_id not in catalog.options for leg in c.legs):
             conn.error(r.req_id, 200, NO_SECURITY)

@@ -87,6 +87,7 @@ class Stats:
     max_md_lines: int = 0
     connections: int = 0
     refused: int = 0
+    requests_after_data_lost: int = 0  # market-data requests on a connection after its 1101 (restart-lost)
 
 
 class SimServer:
@@ -222,6 +223,7 @@ class SimServer:
                     conn.error(-1, code, text)
                 conn.error(-1, 1101, "Connectivity between IB and Trader Workstation has been restored - data lost.")
                 conn.subs.clear()
+                conn.data_lost = True
             else:
                 conn.error(
                     -1,

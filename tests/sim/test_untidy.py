@@ -237,6 +237,27 @@ def test_order_notice_10349_leaves_the_order_working(sim_gateway_factory):
     assert [o.status for o in gw.sim.orders()] == ["Submitted", "Submitted"]
 
 
+def test_an_early_notice_with_an_unknown_code_comes_before_the_acknowledgement(sim_gateway_factory):
+    gw = sim_gateway_factory(faults=["order-notice=stop:10999:early"])
+
+    async def go() -> None:
+        ib = await connect(gw.host, gw.port)
+        events: list[str] = []
+        ib.errorEvent += lambda req_id, code, text, contract: events.append(f"error {code}")
+        ib.orderStatusEvent += lambda t: events.append(t.orderStatus.status)
+        bag, _ = await condor(ib, *IC)
+        trade = ib.placeOrder(bag, LimitOrder("BUY", 1, -30.0, orderRef=STOP_REF))
+        assert await wait_until(lambda: "Submitted" in events)
+        # before the gateway's first status (ib_async's own "Cancelled" for the error aside): not yet acknowledged
+        assert events.index("error 10999") < events.index("PreSubmitted")
+        assert events[-1] == "Submitted"  # and the order works on, whatever ib_async thought
+        assert trade.order.orderId > 0
+        ib.disconnect()
+
+    run(go())
+    assert [o.status for o in gw.sim.orders()] == ["Submitted"]
+
+
 def test_ibapi_sees_the_late_rejection_as_201_then_inactive(sim_gateway_factory):
     from ibapi.client import EClient
     from ibapi.contract import ComboLeg, Contract
