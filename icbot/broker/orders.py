@@ -17,7 +17,7 @@ from ib_async import Contract, Trade
 from icbot.broker.convert import effective_status, from_ib_trade, num, to_ib_bag, to_ib_order
 from icbot.broker.errors import GatewayUnavailable, OrderUnconfirmed, UnknownOrder
 from icbot.broker.market import MarketData
-from icbot.broker.session import is_info, log, order_error
+from icbot.broker.session import is_info, is_refusal, log, order_error
 from icbot.broker.types import DONE_STATUSES, ComboOrder, OrderState, QualifiedOption
 
 DONE = DONE_STATUSES
@@ -106,7 +106,8 @@ class OrderDesk(MarketData):
         ib_order = to_ib_order(order, account=self.account)
         for leg in order.legs:
             self.known.setdefault(leg.con_id, QualifiedOption(leg.con_id, leg.local_symbol, leg.right, leg.strike))
-        trade = self._send(contract, ib_order, f"placing {order.order_ref}")
+        ref = order.order_ref
+        trade = self._send(contract, ib_order, f"placing {ref}")
         oid = trade.order.orderId
         self._trades[oid] = trade
         log.info("placed order %s %s %s x%s %s", oid, order.order_ref, order.action, order.quantity, order.order_type)
@@ -123,6 +124,14 @@ class OrderDesk(MarketData):
                 f"{exc}; order {oid} ({order.order_ref}) was sent and may be live — look it up by orderRef"
             ) from None
         errs = self._errors_since(oid, 0)
+        if errs and effective_status(trade) == "PendingSubmit" and not any(is_refusal(c, t) for c, t in errs):
+            # A message icbot does not know, before the acknowledgement: IB's own order status decides whether
+            # the order lives (docs/troubleshooting.md, "Unknown messages about a live order").
+            code, text = errs[0]
+            log.warning(
+                "order %s (%s): IB %s %s before its acknowledgement; waiting for its status", oid, ref, code, text
+            )
+            await self.wait_until(lambda: effective_status(trade) != "PendingSubmit", self.ack_timeout, floor=1.0)
         if errs and effective_status(trade) in ("PendingSubmit", "Cancelled", "Inactive", "ApiCancelled"):
             code, text = errs[0]
             raise order_error(code, text, order_id=oid, order_ref=order.order_ref)
@@ -169,7 +178,12 @@ class OrderDesk(MarketData):
         except GatewayUnavailable as exc:
             raise GatewayUnavailable(f"{exc}; the change of order {order_id} ({ref}) may or may not apply") from None
         errs = self._errors_since(order_id, mark)
-        if errs and effective_status(trade) not in DONE_STATUSES:
+        if errs and not echoed() and not any(is_refusal(c, t) for c, t in errs):
+            # an unknown message is no refusal of the change until the gateway's echo fails to come
+            answered = await self.wait_until(
+                lambda: echoed() or effective_status(trade) in DONE, self.ack_timeout, floor=1.0
+            )
+        if errs and not echoed() and effective_status(trade) not in DONE_STATUSES:
             code, text = errs[0]
             raise order_error(code, text, order_id=order_id, order_ref=ref)
         if not answered:

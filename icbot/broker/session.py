@@ -46,14 +46,31 @@ MARKET_DATA_CODES = frozenset({354, 10089, 10167, 10168})
 COMPETING_CODE = 10197
 PACING_CODES = frozenset({100, 420})
 READ_ONLY_MARKERS = ("read-only", "read only", "readonly")
-# Informational codes: farm status (2100–2199), IB's "order message" (399, e.g. goodAfterTime held) and 10349
-# "Order TIF was set to DAY based on order preset" (sent before the acknowledgement of an order that lives on;
-# ib_async calls it an error and marks the order Cancelled, which `effective_status` ignores).
-INFO_CODES = frozenset({399, 404, 1101, 1102, 10349})
+# IB's notices: messages that never end an order or a request, whatever ib_async makes of them (it calls 10349 an
+# error and marks the order Cancelled, which `effective_status` ignores; ib_async#191, #217). One table, shown by
+# docs/troubleshooting.md; the farm messages 2100–2199 are notices too (`is_info`).
+NOTICES: dict[int, str] = {
+    399: "order message: the order waits (good-after time, outside the session) and keeps working",
+    404: "order held while IB locates shares; it keeps working",
+    1101: "connectivity restored, market data lost: icbot requests its lines again",
+    1102: "connectivity restored, data maintained",
+    10349: "the order's time in force was set to DAY by the order preset; it keeps working",
+}
+INFO_CODES = frozenset(NOTICES)
+# IB's final word on a new order: it does not exist (or is Inactive). Any other message about an order that is not a
+# notice is unknown to icbot: never taken for a cancel or a refusal before IB's own order status says so
+# (docs/troubleshooting.md, "Unknown messages about a live order").
+# Duplicate id, price increment, no such contract, rejected, not allowed for the account, invalid request; for a
+# change: the order filled, the change does not match it, no such order.
+REFUSALS = frozenset({103, 110, 200, 201, 203, 321, 104, 105, 10147})
 
 
 def is_info(code: int) -> bool:
     return code in INFO_CODES or 2100 <= code < 2200
+
+
+def is_refusal(code: int, text: str = "") -> bool:
+    return code in REFUSALS or is_read_only(text)
 
 
 def is_read_only(text: str) -> bool:

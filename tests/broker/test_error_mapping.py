@@ -19,7 +19,7 @@ from icbot.broker.errors import (
     ReadOnlyApi,
     TransientBrokerError,
 )
-from icbot.broker.session import Session, is_info, order_error
+from icbot.broker.session import INFO_CODES, NOTICES, REFUSALS, Session, is_info, is_refusal, order_error
 from icbot.clock import Clock, ny_datetime
 
 READ_ONLY = "Error validating request.-'bW' : cause - The API interface is currently in Read-Only mode."
@@ -73,6 +73,29 @@ def test_order_errors_flag_turns_any_code_into_a_rejection():
 def test_farm_messages_and_order_notes_are_information_not_errors():
     assert is_info(2104) and is_info(2158) and is_info(399) and is_info(1102) and is_info(10349)
     assert not is_info(201) and not is_info(10148) and not is_info(1100)
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "kind"),
+    [
+        (10349, "Order TIF was set to DAY based on order preset.", "notice"),
+        (2109, "Order Event Warning: Attribute 'Outside Regular Trading Hours' is ignored", "notice"),
+        (201, "Order rejected - reason:Insufficient margin", "refusal"),
+        (321, "Error validating request.-'bW' : cause - The API interface is currently in Read-Only mode.", "refusal"),
+        (999, "The API interface is currently in read-only mode", "refusal"),  # read-only, whatever the code
+        (105, "Order being modified does not match original order", "refusal"),
+        (10999, "Something IB never said before", "unknown"),
+        (10311, "This order will be directly routed to CBOE.", "unknown"),
+    ],
+)
+def test_every_order_message_is_a_notice_a_refusal_or_unknown(code, text, kind):
+    found = "notice" if is_info(code) else "refusal" if is_refusal(code, text) else "unknown"
+    assert found == kind
+
+
+def test_the_notice_table_says_what_each_notice_means():
+    assert set(NOTICES) == INFO_CODES and all(len(meaning) > 20 for meaning in NOTICES.values())
+    assert not (INFO_CODES & REFUSALS)
 
 
 def test_a_session_that_never_connected_refuses_requests_as_unavailable():
