@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all setup test lint typecheck pytest demo bench report-check chromium soak clean
+.PHONY: all setup test lint typecheck pytest demo bench report-check whatif-check chromium soak untidy clean
 
 all: test
 
@@ -57,6 +57,11 @@ DAYS ?= 20
 SEED ?= 1
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
+
+# IB's untidy days (docs/simulator.md, "Untidy IB"): `icbot sim --profile untidy` per seed, run-today and checks
+# until after the time exit, judged as the soak judges; 20 seeds by default. `make untidy DAYS=5 SEED=40`.
+untidy: $(STAMP)
+	$(BIN)/python -m tests.soak --profile untidy --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -58,6 +58,7 @@ from icbot.config import load_config
 from icbot.core.journal import REASON_BY_ROLE, Role
 from icbot.core.refs import installation_of, role_of
 from icbot.core.schedule import session_times, shared_calendar
+from icbot.sim.faults import untidy_faults
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.sim.orders import DONE
 from icbot.sim.sessions import early_close
@@ -169,6 +170,7 @@ class Plan:
     kill_at: str | None  # `icbot kill --yes` at this New York time
     check_kill: tuple[int, str, float] | None  # (which check, "crash:<point>" | "SIGKILL", real delay)
     kill_by: str = "A"  # whose `icbot kill` fires: "A", "B", or "idle" (the one not holding today's condor)
+    profile: str = "tidy"  # "untidy": the simulator's own seeded mix of IB's untidy behaviours, and no kills
 
     def config_text(self) -> str:
         return f"c{self.contracts} r{self.reprice:g} stop×{self.stop_multiple:g} tp{self.profit_target_pct}"
@@ -191,7 +193,9 @@ class Plan:
         return ", ".join(parts) or "-"
 
 
-def draw_plan(seed: int) -> Plan:
+def draw_plan(seed: int, profile: str = "tidy") -> Plan:
+    if profile == "untidy":
+        return draw_untidy_plan(seed)
     rng = random.Random(seed)
     regular, half = sessions_of(YEAR)
     half_day = bool(half) and rng.random() < 0.12
@@ -243,6 +247,46 @@ def draw_plan(seed: int) -> Plan:
         check_kill,
         kill_by,
     )
+
+
+def draw_untidy_plan(seed: int) -> Plan:
+    """`--profile untidy` (issue: IB's untidy days): run-today, then checks until after the time exit, against the
+    simulator's `--profile untidy` mix for this seed (icbot/sim/faults.py `untidy_faults`); no kills, no second
+    installation, the shipped exit rules; a config variation of size and re-pricing only."""
+    rng = random.Random(f"untidy:{seed}")
+    regular, half = sessions_of(YEAR)
+    half_day = bool(half) and rng.random() < 0.1
+    day = rng.choice(half if half_day else regular)
+    return Plan(
+        seed,
+        day,
+        half_day,
+        _hms(rng, "09:30:40", "09:31:10"),
+        [],
+        contracts=rng.choice([1, 1, 2, 3]),
+        reprice=rng.choice([3, 5, 5, 8]),
+        stop_multiple=3.0,
+        profit_target_pct=25,
+        run_kill="",
+        run_kill_after=0.0,
+        rerun=False,
+        second="",
+        kill_at=None,
+        check_kill=None,
+        profile="untidy",
+    )
+
+
+def untidy_text(plan: Plan) -> str:
+    """The faults the simulator draws for this plan's seed (the same call the simulator makes at its start)."""
+    start = ny_datetime(plan.day.isoformat(), plan.start[:8])
+    out = []
+    for f in untidy_faults(plan.seed, start):
+        when = f" @{f.at.astimezone(NEW_YORK):%H:%M:%S}" if f.at else ""
+        detail = ":".join(b for b in (f.target, str(f.code) if f.code else "", "early" if f.early else "") if b)
+        secs = f"={f.seconds:g}s" if f.seconds is not None else ""
+        out.append(f"{f.kind}{'(' + detail + ')' if detail else ''}{secs}{when}")
+    return ", ".join(out)
 
 
 # -- running the real CLI ----------------------------------------------------------------------------------
@@ -527,11 +571,13 @@ class SoakDay:
         gap = coverage_gap(b, self.others_legs(step))
         if not gap:
             return
-        assert step.start_v is not None
-        if changed_since(b, step.start_v):
+        assert step.start_v is not None and step.end_v is not None
+        # On untidy days run-today answers for everything up to its own end (its watch of the exits included)
+        since = step.end_v if self.plan.profile == "untidy" and step.command == "run-today" else step.start_v
+        if changed_since(b, since):
             return  # the state moved during or after the step: the next step answers for the gap
         urgent = self.urgent_alerts()
-        if step.code == 4 and urgent:
+        if step.code == 4 and urgent and self.plan.profile != "untidy":  # untidy days: no kill excuses a gap
             if not any("alerted gap" in n for n in self.result.notes):
                 self.result.notes.append(f"alerted gap after step {step.n} ({urgent[-1]})")
             return
@@ -581,6 +627,7 @@ class SoakDay:
                 speed=ENTRY_SPEED,
                 faults=list(plan.faults),
                 seed=plan.seed,
+                profile=plan.profile,
             )
             for inst in self.insts:
                 inst.write_config(plan, self.gw.port)
@@ -826,7 +873,8 @@ def describe(result: DayResult) -> str:
     verdict = "OK" if not result.violations else f"VIOLATION x{len(result.violations)}"
     day = f"{p.day}{'½' if p.half_day else ''}"
     return (
-        f"seed {p.seed:>4}  {day:<11} {p.config_text():<22} faults [{', '.join(p.faults) or '-'}]  "
+        f"seed {p.seed:>4}  {day:<11} {p.config_text():<22} "
+        f"faults [{(untidy_text(p) if p.profile == 'untidy' else ', '.join(p.faults)) or '-'}]  "
         f"kills [{p.kills_text()}]  → {result.outcome or '-'}  codes {code_text}  {result.real:.1f}s  {verdict}"
     )
 
@@ -844,11 +892,17 @@ def compress(codes: list[str]) -> list[str]:
 
 
 def soak(
-    seeds: list[int], *, budget: float, keep: Path | None, verbose: bool, monitor_speed: float = MONITOR_SPEED
+    seeds: list[int],
+    *,
+    budget: float,
+    keep: Path | None,
+    verbose: bool,
+    monitor_speed: float = MONITOR_SPEED,
+    profile: str = "tidy",
 ) -> list[DayResult]:
     results = []
     for seed in seeds:
-        plan = draw_plan(seed)
+        plan = draw_plan(seed, profile)
         if verbose:
             print(f"seed {seed}: {plan}")
         with tempfile.TemporaryDirectory(prefix=f"icbot-soak-{seed}-") as tmp:
@@ -875,7 +929,8 @@ def soak(
             if v.again:
                 steps = v.again[0] if len(v.again) == 1 else f"{v.again[0]}–{v.again[-1]}"
                 print(f"    the same after {len(v.again)} later step(s) (step {steps})", flush=True)
-            print(f"    reproduce: python -m tests.soak --seed {seed} --days 1 --verbose", flush=True)
+            again = " --profile untidy" if profile == "untidy" else ""
+            print(f"    reproduce: python -m tests.soak{again} --seed {seed} --days 1 --verbose", flush=True)
     return results
 
 
@@ -888,13 +943,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--monitor-speed", type=float, default=MONITOR_SPEED, help="virtual clock speed after the entry minutes"
     )
+    parser.add_argument(
+        "--profile",
+        choices=("tidy", "untidy"),
+        default="tidy",
+        help="tidy: the soak's faults and kills; untidy: the simulator's untidy IB behaviours, no kills",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="copy the journals of violating days here")
     parser.add_argument("--verbose", "-v", action="store_true", help="every step with its output")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()] or list(range(args.seed, args.seed + args.days))
     t0 = time.monotonic()
     results = soak(
-        seeds, budget=args.day_budget, keep=args.keep, verbose=args.verbose, monitor_speed=args.monitor_speed
+        seeds,
+        budget=args.day_budget,
+        keep=args.keep,
+        verbose=args.verbose,
+        monitor_speed=args.monitor_speed,
+        profile=args.profile,
     )
     bad = [r for r in results if r.violations]
     total = time.monotonic() - t0

@@ -276,7 +276,8 @@ def _exits(s: Section, entry: EntryConfig) -> ExitsConfig:
             f"leaves less than {EXIT_MARGIN_MINUTES} minutes before the 16:00 close",
             f"a time after {deadline:%H:%M}, at most {LATEST_TIME_EXIT:%H:%M}",
         )
-    return ExitsConfig(pct, stop, trigger, exit_time)
+    confirm = s.number("confirm_seconds", Range(lo=0, hi=300))
+    return ExitsConfig(pct, stop, trigger, exit_time, confirm)
 
 
 def _is_multiple(value: float, unit: float) -> bool:

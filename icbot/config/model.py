@@ -100,6 +100,9 @@ class ExitsConfig:
     stop_multiple: float = 3.0
     stop_trigger: str = "midpoint"
     time_exit: time = time(11, 30)
+    # How long run-today stays connected after placing the exits, to catch IB rejecting one after acknowledging
+    # it (seen up to ~26 s later) and place it again at once (docs/operations.md, "After the exits are placed").
+    confirm_seconds: float = 30.0
 
     @property
     def trigger_method(self) -> int:

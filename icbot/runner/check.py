@@ -25,10 +25,13 @@ from icbot.core.settlement import ExitRules, Intended, experiment_exit, intended
 from icbot.errors import IcbotError
 from icbot.runner.apply import apply, critical
 from icbot.runner.candidates import trades_to_check as trades_to_check
+from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
 from icbot.runner.gather import copy_executions, gather_day
+from icbot.runner.recording import record_after_check
 from icbot.runner.signals import Stop
 
+PLACES = (PlaceExits, ReprotectRemainder)  # actions that send new exits, watched for a late rejection
 POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
 
 
@@ -102,7 +105,10 @@ async def _check_live(ctx: RunContext, gw: Gateway, live: list[Trade]) -> int:
             facts = await gather_day(ctx, gw, trade, positions)
             session = session_times(shared_calendar(), trade.trade_date, ctx.config.entry, ctx.config.exits)
             actions = assess(facts, session=session, now=ctx.now(), actor=Actor.CHECK)
-            code = max(code, await apply(day_ctx, gw, actions))
+            done = await apply(day_ctx, gw, actions)
+            if done == EXIT_OK and session is not None and any(isinstance(a, PLACES) for a in actions):
+                done = await confirm_exits(day_ctx, gw, session)  # IB may reject a new exit late, as at the entry
+            code = max(code, done)
         except IcbotError as exc:  # the gateway failed mid-way: the trade's risk is not known to be covered
             code = max(code, _broke_off(ctx, trade.trade_date, exc))
     try:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from icbot.broker.errors import OrderRejected
 from icbot.broker.gateway import Gateway
 from icbot.clock import NEW_YORK
 from icbot.config import TRIGGER_METHODS
@@ -77,6 +78,18 @@ async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: Role
     return state
 
 
+def record_refusal(ctx: RunContext, order: ComboOrder, exc: OrderRejected) -> None:
+    ctx.store.record_order_status(
+        order.order_ref,
+        status=OrderStatus.REJECTED,
+        filled=0,
+        remaining=order.quantity,
+        avg_fill_price=None,
+        at=ctx.now(),
+        message=str(exc),
+    )
+
+
 async def ensure_exits(
     ctx: RunContext,
     gw: Gateway,
@@ -126,6 +139,7 @@ async def ensure_exits(
     if not missing:
         return True, "all three exits are working"
     placed: list[OrderState] = []
+    refused: list[str] = []
     for role in missing:
         halted, why = ctx.store.halted()  # checked immediately before each transmission: never an order after kill
         if halted:
@@ -136,14 +150,27 @@ async def ensure_exits(
                 "clears the halt (docs/operations.md)",
             )
         order = exit_order(ctx, role, legs, quantity, plan, attempt, oca)
-        state = await place_exit(ctx, gw, order, role)
+        try:
+            state = await place_exit(ctx, gw, order, role)
+        except OrderRejected as exc:
+            # IB's final word on that order (it can never fill), maybe after acknowledging it: the other exits are
+            # still placed, and this one once more under the next attempt's orderRef (docs/operations.md).
+            record_refusal(ctx, order, exc)
+            ctx.journal(Phase.EXITS, EventStatus.WARN, f"{role} refused: {exc}; placing it once more")
+            order = exit_order(ctx, role, legs, quantity, plan, attempt + 1, oca)
+            try:
+                state = await place_exit(ctx, gw, order, role)
+            except OrderRejected as again:
+                record_refusal(ctx, order, again)
+                refused.append(f"{role} refused twice: {again}")
+                continue
         ctx.journal(
             Phase.EXITS, EventStatus.INFO, f"{role} #{state.order_id} {state.status}", order_ref=order.order_ref
         )
         placed.append(state)
     ctx.save_trade(oca_group=oca)  # the trade row names the group its exits work in
     # Verify: every placed exit must be acknowledged (PreSubmitted/Submitted, or already Filled).
-    problems = []
+    problems = list(refused)
     for state in placed:
         final = state
         if state.status not in ACKNOWLEDGED:

@@ -30,6 +30,7 @@ from icbot.core.strikes import Condor, select_condor
 from icbot.errors import EXIT_OK, Critical, DayEnded, GatewayUnavailable, IcbotError, NoTrade
 from icbot.runner.apply import apply
 from icbot.runner.close import close_at_market
+from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
 from icbot.runner.entry import EntryOutcome, work_entry
 from icbot.runner.gather import await_entry_executions, day_facts, gather_day
@@ -105,9 +106,14 @@ async def _run_day(ctx: RunContext, session: SessionTimes, stop: Stop) -> int:
         code = await apply(ctx, gw, decided)
         for action in decided:
             if isinstance(action, act.FreshDay):
-                return await day.run()
+                code = await day.run()
+                break
             if isinstance(action, act.ContinueEntry):
-                return await day.continue_entry(action)
+                code = await day.continue_entry(action)
+                break
+        if code == EXIT_OK:  # the exits are working: stay a while, IB may still reject one (runner/confirm.py)
+            day.phase = Phase.EXITS
+            code = await confirm_exits(ctx, gw, session)
         return code
     except DayEnded:
         raise

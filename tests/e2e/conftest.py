@@ -49,6 +49,9 @@ class Day:
             "mode": self.mode,
             "gateway": {"host": "127.0.0.1", "port": self.sim.port if self.sim else 9, "client_id": 31},
             "storage": {"db": str(self.db_path)},
+            # run-today's watch of the placed exits (runner/confirm.py) runs in every e2e day, shortened from 30
+            # virtual seconds to 5; the late-rejection tests set it back to 30
+            "exits": {"confirm_seconds": 5},
         }
         for key, value in self.config_overrides.items():
             section, _, name = key.partition(".")
