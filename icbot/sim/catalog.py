@@ -8,8 +8,11 @@ is IB error 200, which is what a real gateway says for an unknown or expired con
 
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
 from datetime import date
 
+from icbot.sim import listings
 from icbot.sim.conventions import ROOT_BY_SYMBOL, ROOTS, OptionSpec
 from icbot.sim.market import Market
 from icbot.sim.messages import BAG_CON_ID, ContractInfo
@@ -98,6 +101,56 @@ class Catalog:
             return index
         spec = self.options.get(con_id)
         return self.option_info(spec) if spec else None
+
+    def position_info(self, con_id: int) -> ContractInfo | None:
+        """The contract as IB's position message carries it: the listing exchange, or "" for an option (never
+        SMART, which is a routing choice, not a listing)."""
+        info = self.by_con_id(con_id)
+        if info is None or info.sec_type != "OPT":
+            return info
+        return replace(info, exchange="")
+
+    def details(self, info: ContractInfo) -> ContractInfo:
+        """The contract as reqContractDetails describes it: a week of trading and liquid hours, and an option's
+        last trading time (16:00 ET for an expiring SPXW or XSP series, the early close on a half day)."""
+        if info.sec_type == "IND":
+            return replace(info, trading_hours=self._index_hours, liquid_hours=self._index_hours)
+        if info.sec_type == "OPT":
+            trading, liquid = self._option_hours
+            return replace(info, trading_hours=trading, liquid_hours=liquid, last_trade_time=self._last_trade_time)
+        return info
+
+    @property
+    def _last_trade_time(self) -> str:
+        return self.market.close_time().strftime("%H:%M:%S")
+
+    @functools.cached_property
+    def _index_hours(self) -> str:
+        return listings.index_hours(self.session_date, self.market.close_time().time())
+
+    @functools.cached_property
+    def _option_hours(self) -> tuple[str, str]:
+        return listings.expiring_option_hours(self.session_date, self.market.close_time().time())
+
+    @functools.cache  # noqa: B019 - one catalog per simulator, alive as long as it
+    def option_chains(self, symbol: str) -> list[tuple[str, str, list[str], list[float]]]:
+        """reqSecDefOptParams' chains (exchange, trading class, expirations, strikes) for an index symbol.
+
+        SPX: every chain IB lists, in the order IB's own output shows them (ib_async option_chain notebook):
+        (SMART, SPX), (CBOE, SPXW), (SMART, SPXW), (CBOE, SPX). The AM-settled class SPX expires on the session
+        before each third Friday; SPXW on every session for weeks ahead, then month-ends and third Fridays.
+        Strikes are each class's union over its expirations (today's listing plus a 25-point grid further out),
+        so they differ per class. Only today's SPXW series exist as contracts here. XSP: today's expiry and
+        strikes, on SMART and CBOE."""
+        root = ROOT_BY_SYMBOL[symbol]
+        listed = self.market.strikes(symbol)
+        if symbol != "SPX":
+            today = [self.session_date.strftime("%Y%m%d")]
+            return [(ex, root.trading_class, today, listed) for ex in OPTION_EXCHANGES]
+        spot = self.market.params.spx_start
+        pm = (listings.pm_expirations(self.session_date), listings.chain_strikes(listed, spot, 25.0, 0.3))
+        am = (listings.am_expirations(self.session_date), listings.chain_strikes(listed, spot, 25.0, 0.5))
+        return [("SMART", "SPX", *am), ("CBOE", "SPXW", *pm), ("SMART", "SPXW", *pm), ("CBOE", "SPX", *am)]
 
     def bag_root(self, legs: list[LegReq]) -> str | None:
         """The one underlying symbol of a combo's legs (SPX or XSP), None when they are not all options of one root."""

@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from icbot.sim import messages as msg
-from icbot.sim.marketdata import Subscription
+from icbot.sim.marketdata import PendingSnapshot, Subscription
 from icbot.sim.protocol import SERVER_VERSION, FrameReader, ProtocolError, encode_fields, parse_hello
 
 if TYPE_CHECKING:
@@ -35,11 +34,11 @@ class Connection:
         self.client_id: int | None = None
         self.md_type = 1
         self.subs: dict[int, Subscription] = {}
+        self.snapshots: dict[int, PendingSnapshot] = {}  # snapshot requests still being answered
         self.data_lost = False  # told 1101: every subscription was forgotten (the client must request again)
         self.positions_sub = False
         self.account_sub = ""
         self.hold: list[bytes] | None = None  # replies held back during a simulated gateway outage
-        self.arrivals: deque[float] = deque()
         self.closed = False
         self._in_q: asyncio.Queue[tuple[float, list[str]]] | None = None
         self._out_q: asyncio.Queue[tuple[float, bytes]] | None = None

@@ -113,7 +113,7 @@ class Engine:
                 o.req.parent_id,
                 o.last_price,
                 o.client_id,
-                o.why_held,
+                o.held_reason(),
             ),
         )
 
@@ -157,18 +157,47 @@ class Engine:
         if o.good_after is not None and o.good_after > now:
             self._error(client_id, o.order_id, 399, o.hold_warning())
         self._notice(o, now, early=True)
-        o.status = "PreSubmitted"
-        self._emit_state(o)
+        active = o.is_active(now, self.market.open_time()) and not o.is_stop
+        if active and req.order_type == "MKT":
+            o.status = "Submitted"  # a released market order can skip PreSubmitted (IB does both)
+            self._emit_state(o)
+        else:
+            o.status = "PreSubmitted"
+            self._emit_state(o)
+            if o.is_stop:  # IB acknowledges a simulated stop twice (whyHeld "trigger")
+                self._emit_state(o)
         if self._oca_spent(o):
             self._cancel(o, now, "Cancelled by OCA", pending=False)
             return
-        if o.is_active(now, self.market.open_time()) and not o.is_stop:
+        if active and o.status == "PreSubmitted":
             o.status = "Submitted"
             self._emit_state(o)
+        if req.tif == "FOK":
+            self._fill_or_kill(o, now)
+            return
         self._try_fill_now(o, now)
         if req.tif == "IOC" and o.status not in DONE:
-            self._cancel(o, now, "Cancelled: IOC", pending=False)
+            self._immediate_cancel(o, now)
         self._after_ack(o, now)
+
+    def _fill_or_kill(self, o: SimOrder, now: datetime) -> None:
+        """FOK: the whole quantity at once, or nothing — the order then ends Inactive (no 202)."""
+        open_now = not self._closed and self.market.open_time() <= now < self.market.close_time()
+        if o.status not in DONE and open_now and o.is_active(now, self.market.open_time()) and not o.is_stop:
+            q = self.quote(o, now)
+            marketable = o.effective_type == "MKT" or is_marketable(o.req.action, o.req.lmt_price or 0.0, q)
+            if marketable and natural_size(o.req.action, q) >= o.remaining:
+                self._fill(o, o.remaining, natural(o.req.action, q), now, q)
+                return
+        self._set_done(o, "Inactive", now, "Cancelled: FOK")
+        self._emit_state(o)
+
+    def _immediate_cancel(self, o: SimOrder, now: datetime) -> None:
+        """IOC's unfilled rest: openOrder + orderStatus PendingCancel, then orderStatus Cancelled, and no 202."""
+        o.status = "PendingCancel"
+        self._emit_state(o)
+        self._set_done(o, "Cancelled", now, "Cancelled: IOC")
+        self._emit_state(o, open_order=False)
 
     def _after_ack(self, o: SimOrder, now: datetime) -> None:
         """The untidy faults that act on a freshly acknowledged order (faults.py: order-notice, reject-after-ack)."""
@@ -248,6 +277,8 @@ class Engine:
         if o.good_after is not None and o.good_after > now and o.status == "Submitted":
             o.status = "PreSubmitted"
         self._emit_state(o)
+        if o.is_stop and not o.triggered:  # a held stop's modify is acknowledged twice, as its placement
+            self._emit_state(o)
         self._try_fill_now(o, now)
 
     def cancel(self, client_id: int, order_id: int, now: datetime) -> None:
@@ -265,7 +296,7 @@ class Engine:
                 f"OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {state}.",
             )
             return
-        self._cancel(o, now, "Cancelled by Trader", pending=True)
+        self._cancel(o, now, "Cancelled by Trader", pending=o.status != "PreSubmitted")
 
     def is_working(self, client_id: int, order_id: int) -> bool:
         o = self.orders.get((client_id, order_id))
@@ -287,7 +318,7 @@ class Engine:
     def global_cancel(self, now: datetime) -> None:
         self.advance(now)
         for o in self.working_orders():
-            self._cancel(o, now, "Cancelled by Trader", pending=True)
+            self._cancel(o, now, "Cancelled by Trader", pending=o.status != "PreSubmitted")
 
     def _cancel(self, o: SimOrder, now: datetime, why: str, *, pending: bool, error_202: bool = True) -> None:
         if pending:

@@ -79,7 +79,7 @@ def req_mkt_data(server: SimServer, conn: Connection, fields: list[str], now: da
     r = parse_req_mkt_data(fields)
     c = r.contract
     catalog = server.engine.catalog
-    if r.req_id in conn.subs:
+    if r.req_id in conn.subs or r.req_id in conn.snapshots:
         conn.error(r.req_id, 322, f"Error processing request.-'bW' : cause - Duplicate ticker id {r.req_id}")
         return
     if conn.data_lost:
@@ -110,22 +110,22 @@ def req_mkt_data(server: SimServer, conn: Connection, fields: list[str], now: da
         else:
             conn.error(r.req_id, 354, "Requested market data is not subscribed.")
             return
-    if not r.snapshot and len(conn.subs) >= server.config.max_md_lines:
+    if not r.snapshot and server.md_lines() >= server.config.max_md_lines:  # per account: every connection's
         conn.error(r.req_id, 101, "Max number of tickers has been reached.")
         return
     greeks_ok = not server.faults.greeks_blocked(now)
     if r.snapshot:
-        server.push_subscription(conn, sub, now, greeks_ok=greeks_ok)
-        conn.send(msg.tick_snapshot_end(r.req_id))
+        server.start_snapshot(conn, sub, now)
         return
     conn.subs[r.req_id] = sub
-    server.stats.max_md_lines = max(server.stats.max_md_lines, len(conn.subs))
+    server.stats.max_md_lines = max(server.stats.max_md_lines, server.md_lines())
     if not server.in_outage:
         server.push_subscription(conn, sub, now, greeks_ok=greeks_ok)
 
 
 def cancel_mkt_data(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
     conn.subs.pop(int(fields[2]), None)
+    conn.snapshots.pop(int(fields[2]), None)
 
 
 def req_market_data_type(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
@@ -145,7 +145,7 @@ def req_contract_details(server: SimServer, conn: Connection, fields: list[str],
         conn.error(r.req_id, 200, NO_SECURITY)
         return
     for info in found:
-        conn.send(msg.contract_data(r.req_id, info))
+        conn.send(msg.contract_data(r.req_id, server.engine.catalog.details(info)))
     conn.send(msg.contract_data_end(r.req_id))
 
 
@@ -156,13 +156,9 @@ def req_sec_def_opt_params(server: SimServer, conn: Connection, fields: list[str
     con_id = int(fields[5] or 0) if len(fields) > 5 else 0
     root = ROOT_BY_SYMBOL.get(symbol)
     if root is not None and sec_type in ("IND", "") and con_id in (0, root.index_con_id):
-        expiry = server.session_date.strftime("%Y%m%d")
-        strikes = server.market.strikes(root.symbol)
-        for exchange in ("SMART", "CBOE"):
+        for exchange, trading_class, expirations, strikes in server.engine.catalog.option_chains(root.symbol):
             conn.send(
-                msg.sec_def_opt_params(
-                    req_id, exchange, root.index_con_id, root.trading_class, "100", [expiry], strikes
-                )
+                msg.sec_def_opt_params(req_id, exchange, root.index_con_id, trading_class, "100", expirations, strikes)
             )
     conn.send(msg.sec_def_opt_params_end(req_id))
 
@@ -259,6 +255,7 @@ def _send_open_orders(server: SimServer, conn: Connection, client_id: int | None
                 o.req.parent_id,
                 o.last_price,
                 o.client_id,
+                o.held_reason(),
             )
         )
     conn.send(om.open_order_end())
@@ -325,7 +322,7 @@ def req_ids(server: SimServer, conn: Connection, fields: list[str], now: datetim
 def req_positions(server: SimServer, conn: Connection, fields: list[str], now: datetime) -> None:
     engine = server.engine
     for con_id, pos in sorted(engine.ledger.positions.items()):
-        info = engine.catalog.by_con_id(con_id)
+        info = engine.catalog.position_info(con_id)
         if info is not None:
             conn.send(msg.position(engine.account, info, pos.qty, pos.avg_cost))
     conn.send(msg.position_end())

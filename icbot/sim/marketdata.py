@@ -67,6 +67,17 @@ class Subscription:
     started: bool = False
 
 
+@dataclass(slots=True)
+class PendingSnapshot:
+    """A snapshot reqMktData on its way: its first ticks are due at `first_at`, the rest and tickSnapshotEnd at
+    `end_at` (virtual epoch seconds)."""
+
+    sub: Subscription
+    first_at: float
+    end_at: float
+    sent_first: bool = False
+
+
 def _price_ticks(sub: Subscription, q: Quote, names: tuple[str, ...], out: Messages, ids: dict[str, int]) -> None:
     for name in names:
         price = getattr(q, name)

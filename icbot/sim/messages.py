@@ -78,6 +78,7 @@ class ContractInfo:
     under_sec_type: str = ""
     market_rule_ids: str = ""
     real_expiration_date: str = ""
+    last_trade_time: str = ""  # contract details only: "HH:MM:SS", sent after the date with the time zone
     legs_descrip: str = ""
     legs: list[tuple[int, int, str, str]] = field(default_factory=list)  # (conId, ratio, action, exchange)
 
@@ -89,7 +90,7 @@ def contract_data(req_id: int, c: ContractInfo) -> Fields:
         req_id,
         c.symbol,
         c.sec_type,
-        c.last_trade_date,
+        f"{c.last_trade_date} {c.last_trade_time} {c.time_zone_id}" if c.last_trade_time else c.last_trade_date,
         fmt_float(c.strike),
         c.right,
         c.exchange,

@@ -22,7 +22,7 @@ from icbot.sim.requests import OrderReq
 
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 ORDER_TYPES = frozenset({"LMT", "MKT", "STP", "STP LMT"})
-TIFS = frozenset({"DAY", "GTC", "GTD", "IOC", ""})
+TIFS = frozenset({"DAY", "GTC", "GTD", "IOC", "FOK", ""})
 
 
 class Rejection(NamedTuple):
@@ -62,8 +62,14 @@ class SimOrder:
     last_sec: int = 0
     done_at: datetime | None = None
     completed_status: str = ""
-    why_held: str = ""
+    why_held: str = ""  # set explicitly (none of the simulator's paths do); see held_reason()
     leg_fills: dict[int, tuple[float, float]] = field(default_factory=dict)  # conId → (cum qty, avg price)
+
+    def held_reason(self) -> str:
+        """orderStatus.whyHeld: "trigger" while a stop waits un-elected at IB (IB simulates combo stops)."""
+        if self.why_held:
+            return self.why_held
+        return "trigger" if self.is_stop and not self.triggered and self.status == "PreSubmitted" else ""
 
     @property
     def remaining(self) -> float:

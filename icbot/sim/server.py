@@ -62,7 +62,9 @@ class SimConfig:
     latency_ms: float = 0.0  # simulated round trip in virtual ms; half on the way in, half on the way out
     md_interval_s: float = 1.0  # virtual seconds between market-data pushes per subscription, at least ...
     md_interval_real_s: float = 0.05  # ... this many real seconds, so fast clocks do not flood the client
-    max_md_lines: int = 100
+    max_md_lines: int = 100  # per account: all connections' streaming lines together
+    snapshot_first_s: float = 1.0  # a snapshot's first ticks arrive this many virtual seconds after the request,
+    snapshot_end_s: float = 2.0  # ... tickSnapshotEnd this many (IB: within its 11-second window)
     faults: list[str | Fault] = field(default_factory=list)
     profile: str = "tidy"  # "untidy": add a seeded mix of the untidy faults (faults.untidy_faults)
 
@@ -110,6 +112,7 @@ class SimServer:
         self._outage_until: datetime | None = None
         self._last_account_push: datetime | None = None
         self._conn_tasks: set[asyncio.Task[None]] = set()
+        self.arrivals: deque[float] = deque()  # real arrival times of the account's messages (pacing)
         now = clock.now()
         self.engine.advance(now)
         if cfg.profile not in PROFILES:
@@ -223,6 +226,7 @@ class SimServer:
                     conn.error(-1, code, text)
                 conn.error(-1, 1101, "Connectivity between IB and Trader Workstation has been restored - data lost.")
                 conn.subs.clear()
+                conn.snapshots.clear()
                 conn.data_lost = True
             else:
                 conn.error(
@@ -239,8 +243,9 @@ class SimServer:
         return self._outage_until is not None
 
     def pacing_ok(self, conn: Connection, now_real: float) -> bool:
-        """Count the message against IB's 50/s rule; with the pacing fault, refuse the excess (error 100)."""
-        q = conn.arrivals
+        """Count the message against IB's 50/s rule, per account (every connection's messages together); with
+        the pacing fault, refuse the excess (error 100) to the connection that sent it."""
+        q = self.arrivals
         q.append(now_real)
         while q and now_real - q[0] > 1.0:
             q.popleft()
@@ -322,7 +327,7 @@ class SimServer:
                 account_dirty = True
         now = self.clock.now()
         for con_id in sorted(changed):
-            info = self.engine.catalog.by_con_id(con_id)
+            info = self.engine.catalog.position_info(con_id)
             pos = self.engine.ledger.positions.get(con_id)
             if info is None or pos is None:
                 continue
@@ -372,7 +377,41 @@ class SimServer:
                         conn.send(self.portfolio_fields(con_id, now))
             conn.send(msg.account_time(stamp))
 
+    def md_lines(self) -> int:
+        """Market-data lines in use on the account: every connection's streaming subscriptions together."""
+        return sum(len(c.subs) for c in self.connections)
+
+    def start_snapshot(self, conn: Connection, sub: md.Subscription, now: datetime) -> None:
+        """A snapshot reqMktData: tickReqParams and marketDataType at once, the first ticks `snapshot_first_s`
+        virtual seconds later, then what changed and tickSnapshotEnd at `snapshot_end_s` (IB answers within an
+        11-second window, not at once). A frozen clock answers at once."""
+        sub.started = True
+        for fields in md.preamble(sub, 3 if sub.delayed else 1):
+            conn.send(fields)
+        t = now.timestamp()
+        pending = md.PendingSnapshot(sub, t + self.config.snapshot_first_s, t + self.config.snapshot_end_s)
+        conn.snapshots[sub.req_id] = pending
+        if self.clock.speed <= 0:
+            pending.first_at = pending.end_at = t
+            self.push_snapshots(conn, now)
+
+    def push_snapshots(self, conn: Connection, now: datetime) -> None:
+        vnow = now.timestamp()
+        for req_id, p in list(conn.snapshots.items()):
+            if vnow < p.first_at:
+                continue
+            greeks_ok = not self.faults.greeks_blocked(now)
+            if not p.sent_first or vnow >= p.end_at:
+                p.sent_first = True
+                self.push_subscription(conn, p.sub, now, greeks_ok=greeks_ok)
+            if vnow >= p.end_at:
+                del conn.snapshots[req_id]
+                conn.send(msg.tick_snapshot_end(req_id))
+
     def push_market_data(self, now: datetime) -> None:
+        for conn in list(self.connections):
+            if conn.snapshots:
+                self.push_snapshots(conn, now)
         real = self.real_now()
         vnow = now.timestamp()
         greeks_ok = not self.faults.greeks_blocked(now)
