@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import statistics
@@ -32,6 +33,7 @@ import yaml
 from ib_async import IB
 
 from icbot.clock import NEW_YORK, Clock, ny_datetime, real_monotonic
+from icbot.config.model import ExitsConfig
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.sim.protocol import SERVER_VERSION
 from icbot.sim.requests import parse_place_order
@@ -57,6 +59,7 @@ class Workspace:
     """State shared between benchmarks of one run: a temp dir (`status` runs its own open trade)."""
 
     tmp: Path
+    entry_runs: int = 20  # run-todays measured by `entry`
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -66,11 +69,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def write_config(path: Path, port: int, db: Path) -> Path:
+def write_config(path: Path, port: int, db: Path, **extra: Any) -> Path:
     cfg = {
         "mode": MODE,
         "gateway": {"host": "127.0.0.1", "port": port, "client_id": 31},
         "storage": {"db": str(db)},
+        **extra,
     }
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     return path
@@ -125,12 +129,15 @@ def bench_connect(ws: Workspace) -> list[Result]:
 
 # -- 2 and 3. entry latency and API economy during a real run-today ----------------------------------------------
 def first_entry(gw: SimGateway, ref: str) -> tuple[datetime | None, int]:
-    """Virtual receive time of the first transmitted (not what-if) entry placeOrder, and how many were sent."""
+    """Virtual receive time of the first transmitted (not what-if) entry placeOrder, and how many were sent.
+
+    `ref` is the entry's orderRef without the installation id (`icbot:<date>:<mode>:entry`): a journal names its
+    installation at its first run, so the bench matches `ref` and `ref/<installation>`."""
     first: datetime | None = None
     count = 0
     for rec in gw.sim.requests("placeOrder"):
         req = parse_place_order(rec.fields, SERVER_VERSION)
-        if req.order_ref != ref or req.what_if:
+        if req.order_ref.partition("/")[0] != ref or req.what_if:
             continue
         count += 1
         if first is None:
@@ -150,16 +157,37 @@ def journaled_at(db: Path, phase: str, status: str = "ok") -> datetime | None:
 
 
 ENTRY_TARGET = "entry order at the gateway after 09:32:00.000 ET"
+ENTRY_RUNS = 20  # `--entry-runs N` changes it; the goals are for a distribution, never for one sample
+ENTRY_P50_MS, ENTRY_MAX_MS = 20.0, 50.0  # the 10 ms one-way latency is the floor
+LINES_GOAL = 30
+# After the exits, run-today watches them for `exits.confirm_seconds` (30 s): nothing the entry benchmark measures,
+# so its runs skip the watch (20 runs would take 10 minutes longer).
+ENTRY_CONFIG: dict[str, Any] = (
+    {"exits": {"confirm_seconds": 0}} if "confirm_seconds" in getattr(ExitsConfig, "__dataclass_fields__", {}) else {}
+)
 
 
-def bench_entry(ws: Workspace) -> list[Result]:
-    """The real `icbot run-today` at speed 1 with a 20 ms simulated round trip, started 15 s before 09:32."""
+@dataclass
+class EntryRun:
+    seed: int
+    code: int
+    wall: float
+    latency_ms: float | None  # None: no entry reached the gateway
+    placed: int  # entry placeOrder messages, re-prices included
+    select_ms: float | None
+    lines: int
+    pacing: int
+    stderr: str
+
+
+def entry_run(ws: Workspace, seed: int) -> EntryRun:
+    """One real `icbot run-today` at speed 1 with a 20 ms simulated round trip, started 15 s before 09:32."""
     entry_at = ny_datetime(SESSION.isoformat(), "09:32")
-    gw = start_sim(start=f"{SESSION}T09:31:45", speed=1, latency_ms=20)
+    gw = start_sim(start=f"{SESSION}T09:31:45", speed=1, latency_ms=20, seed=seed)
     sink = Endpoint()
     try:
-        db = ws.tmp / "entry.db"
-        cfg = write_config(ws.tmp / "entry.yaml", gw.port, db)
+        db = ws.tmp / f"entry-{seed}.db"
+        cfg = write_config(ws.tmp / f"entry-{seed}.yaml", gw.port, db, **ENTRY_CONFIG)
         env = clean_env(ICBOT_NOTIFY_URLS=sink.url(), **gw.env())
         t0 = real_monotonic()
         done = subprocess.run(
@@ -172,48 +200,88 @@ def bench_entry(ws: Workspace) -> list[Result]:
     finally:
         sink.close()
         gw.stop()
+    return EntryRun(
+        seed,
+        done.returncode,
+        wall,
+        None if placed_at is None else ms(placed_at - entry_at),
+        placed,
+        None if selected is None else ms(selected - entry_at),
+        stats.max_md_lines if stats.connections > 0 else -1,
+        stats.pacing_violations,
+        done.stderr.strip()[-300:],
+    )
 
-    run_note = f"run-today exit {done.returncode}, {wall:.1f} s real"
-    if done.returncode != 0:
-        run_note += f"; stderr: {done.stderr.strip()[-300:]}"
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile by the nearest rank (q=0.5: the median for an odd count, the lower middle for an even)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def bench_entry(ws: Workspace) -> list[Result]:
+    """`ENTRY_RUNS` real run-todays, one simulator seed each (1, 2, …): the entry's latency as a distribution, the
+    market-data line peak and the pacing count over all of them."""
+    runs = []
+    for seed in range(1, ws.entry_runs + 1):
+        run = entry_run(ws, seed)
+        runs.append(run)
+        shown = "no entry" if run.latency_ms is None else f"{run.latency_ms:.1f} ms"
+        print(f"  seed {seed:2}: entry {shown}, {run.lines} lines, exit {run.code}, {run.wall:.1f} s", flush=True)
+    latencies = [r.latency_ms for r in runs if r.latency_ms is not None]
+    missing = [r for r in runs if r.latency_ms is None]
+    failed = [r for r in runs if r.code not in (0,)]
+    notes = [f"{len(runs)} runs (seeds 1–{len(runs)}), real {sum(r.wall for r in runs):.0f} s"]
+    if missing:
+        notes.append(f"no entry for seed(s) {', '.join(str(r.seed) for r in missing)}")
+    for r in failed[:3]:
+        notes.append(f"seed {r.seed} exit {r.code}: {r.stderr}")
     results = []
-    if placed_at is None:
-        results.append(
-            Result("entry order at the gateway after 09:32:00.000 ET", "0–150 ms", "no entry", False, run_note)
-        )
-    else:
-        latency = ms(placed_at - entry_at)
-        note = f"{run_note}; {placed} entry placeOrder message(s) incl. re-prices"
+    if latencies:
+        p50, top = statistics.median(latencies), max(latencies)
+        p90 = percentile(latencies, 0.9)
+        shown = ", ".join(f"{x:.1f}" for x in latencies)
         results.append(
             Result(
-                ENTRY_TARGET,
-                "0–150 ms",
-                f"{latency:.1f} ms",
-                0.0 <= latency <= 150.0,
-                note,
+                f"{ENTRY_TARGET} (p50 of {len(latencies)})",
+                f"≤ {ENTRY_P50_MS:g} ms",
+                f"{p50:.1f} ms",
+                p50 <= ENTRY_P50_MS and not missing,
+                "; ".join([*notes, f"ms by seed: {shown}"]),
             )
         )
+        results.append(
+            Result(
+                f"  max of {len(latencies)} (min {min(latencies):.1f}, p90 {p90:.1f})",
+                f"≤ {ENTRY_MAX_MS:g} ms",
+                f"{top:.1f} ms",
+                top <= ENTRY_MAX_MS and not missing,
+            )
+        )
+    else:
+        results.append(Result(ENTRY_TARGET, f"p50 ≤ {ENTRY_P50_MS:g} ms", "no entry", False, "; ".join(notes)))
+    selects = [r.select_ms for r in runs if r.select_ms is not None]
     results.append(
         Result(
-            "  `select` journaled after 09:32:00.000 ET",
+            "  `select` journaled after 09:32:00.000 ET (median)",
             "(info)",
-            "not journaled" if selected is None else f"{ms(selected - entry_at):.1f} ms",
-            None if selected is not None else False,
+            f"{statistics.median(selects):.1f} ms" if selects else "not journaled",
+            None if selects else False,
             "the event's time as the bot's virtual clock read it",
         )
     )
+    lines = max(r.lines for r in runs)
     results.append(
         Result(
-            "market-data lines at any time (run-today)",
-            "<= 50",
-            str(stats.max_md_lines),
-            stats.max_md_lines <= 50 and stats.connections > 0,
-            f"{stats.messages_in} messages in, {stats.messages_out} out, {stats.connections} connection(s)",
+            "market-data lines at any time (run-today, max over the runs)",
+            f"≤ {LINES_GOAL}",
+            str(lines),
+            0 <= lines <= LINES_GOAL and all(r.lines > 0 for r in runs),
+            "by seed: " + ", ".join(str(r.lines) for r in runs),
         )
     )
-    results.append(
-        Result("pacing violations (run-today)", "0", str(stats.pacing_violations), stats.pacing_violations == 0)
-    )
+    pacing = sum(r.pacing for r in runs)
+    results.append(Result("pacing violations (run-today, all runs)", "0", str(pacing), pacing == 0))
     return results
 
 
@@ -519,6 +587,7 @@ def print_table(results: list[Result]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHES)} (default: all)")
+    parser.add_argument("--entry-runs", type=int, default=ENTRY_RUNS, help="run-todays measured by `entry`")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHES]
     if unknown:
@@ -528,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     t0 = real_monotonic()
     with tempfile.TemporaryDirectory(prefix="icbot-bench-") as tmp:
-        ws = Workspace(Path(tmp))
+        ws = Workspace(Path(tmp), entry_runs=max(1, args.entry_runs))
         for name in names:
             print(f"running {name} ...", flush=True)
             try:

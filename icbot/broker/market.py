@@ -2,9 +2,10 @@
 
 The chain is streamed, not snapshotted, and it is started before 09:32: IB's model greeks arrive
 asynchronously and qualifying plus ticking a chain takes tens of seconds on a real gateway, most of the one
-minute entry window. Lines are counted against a hard budget of 50 (SPEC §6, IB's own limit is 100): the
-underlying's line (SPX or XSP, the configured product), a short-lived VIX line and the option lines together
-never exceed it, and lines that are no longer wanted are cancelled before new ones open.
+minute entry window. Lines are counted against a hard budget of 30 (docs/simulator.md, "Benchmarks"; IB gives
+an account 100, shared with the trader's own TWS windows): the underlying's line (SPX or XSP, the configured
+product), a short-lived VIX line and the option lines together never exceed it, and lines that are no longer
+wanted are cancelled before new ones open. Which options the entry streams is `icbot.broker.band.entry_band`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from typing import Any
 
 from ib_async import Contract, Ticker
 
+from icbot.broker.band import OPTION_LINES, Band, Key
 from icbot.broker.band import band_strikes as _band_strikes
+from icbot.broker.band import entry_band as _entry_band
 from icbot.broker.contracts import Contracts
 from icbot.broker.convert import bars_from_ib, index_price, quote_from_ticker
 from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable
 from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, SEND_RATE, log
 from icbot.broker.types import ChainSnapshot
 
-MAX_LINES = 50
+MAX_LINES = 30
 NO_HISTORICAL_DATA = 162
 DATA_LOST = 1101  # "Connectivity between IB and TWS has been restored - data lost."
 
@@ -165,7 +168,7 @@ class MarketData(Contracts):
 
     # -- chain --------------------------------------------------------------------------------------
     def band_strikes(
-        self, spx: float, listed: Sequence[float], *, vol: float | None, max_lines: int = 48, **kwargs: Any
+        self, spx: float, listed: Sequence[float], *, vol: float | None, max_lines: int = OPTION_LINES, **kwargs: Any
     ) -> list[float]:
         """See `icbot.broker.band.band_strikes` (pure). One line per strike, matching stream_chain's "otm".
 
@@ -174,13 +177,42 @@ class MarketData(Contracts):
         """
         return _band_strikes(spx, listed, vol=vol, max_lines=max_lines, **kwargs)
 
+    def entry_band(self, spx: float, listed: Sequence[float], *, vol: float | None, **kwargs: Any) -> Band:
+        """See `icbot.broker.band.entry_band` (pure), fed with the deltas of the option lines streaming now.
+
+        Pass `wing`, `min_delta` and `max_delta` from the configuration, in the product's own points.
+        """
+        return _entry_band(spx, listed, vol=vol, deltas=self.line_deltas(), **kwargs)
+
+    def index_now(self) -> float | None:
+        """The underlying index's level on its streaming line now (no request); None before `index_price`."""
+        ticker = self._index_lines.get(self.product.symbol)
+        return index_price(ticker) if ticker is not None else None
+
+    def line_deltas(self) -> dict[Key, float | None]:
+        """(right, strike) → |model delta| in points of every option line that has reported since it opened (None:
+        it reported a quote but IB has not computed its delta). A line not yet reported is left out."""
+        out: dict[Key, float | None] = {}
+        for key, line in self._lines.items():
+            if line.ticker.time is None:
+                continue
+            g = line.ticker.modelGreeks
+            delta = g.delta if g is not None else None
+            out[key] = abs(delta) * 100.0 if delta is not None and math.isfinite(delta) and delta != -2 else None
+        return out
+
+    @property
+    def streaming(self) -> frozenset[Key]:
+        """The (right, strike) of every option line open now."""
+        return frozenset(self._lines)
+
     async def stream_chain(
         self, session_date: date, strikes: Sequence[float], *, rights: str = "otm", settle: float = 3.0
     ) -> None:
         """Stream `strikes` of that expiry (model greeks included), within the line budget.
 
         rights="otm" (default) streams the put of strikes below the index and the call of strikes above it — all
-        strike selection and the wings ever use — so the 50-line budget covers twice the range;
+        strike selection and the wings ever use — so the line budget covers twice the range;
         rights="both" streams put and call of every strike (pair it with band_strikes(...,
         lines_per_strike=2)). Lines no longer wanted are cancelled first. Strikes beyond the budget are
         dropped furthest from the index first (listed in `self.trimmed`). Returns once every new line has ticked
@@ -190,14 +222,6 @@ class MarketData(Contracts):
         underlying = self.product.symbol
         if rights not in ("both", "otm"):
             raise ValueError(f"rights must be 'both' or 'otm', not {rights!r}")
-        # lines the gateway refused or killed (354, 10197) are asked for again
-        failed_session = self.competing is not None or 0 in self._md_errors
-        for key, line in list(self._lines.items()):
-            if failed_session or line.contract.conId in self._md_errors:
-                self._close_line(line.contract)
-                del self._lines[key]
-                self._forget_failures([line.contract.conId])
-        self._forget_failures()
         wanted = sorted({float(k) for k in strikes})
         centre = index_price(self._index_lines[underlying]) if underlying in self._index_lines else None
         if centre is None and wanted:
@@ -223,6 +247,32 @@ class MarketData(Contracts):
             self.trimmed.sort()
             log.warning("stream_chain: %d strikes exceed the line budget; dropped %s", len(wanted), self.trimmed)
         keys = {(r, k) for k in keep for r in sides(k)}
+        await self._set_lines(session_date, keys, settle=settle)
+
+    async def stream_options(self, session_date: date, keys: Iterable[Key], *, settle: float = 0.0) -> None:
+        """Stream exactly these (right, strike) options of that expiry: lines not among them are cancelled first,
+        new ones opened (an option the gateway does not list is left out). Beyond the line budget, the rest is
+        dropped, the last in (right, strike) order (listed in `self.trimmed`; `entry_band` keeps within the budget
+        itself). With `settle` > 0, waits like `stream_chain`; raises like it too. Lines already streaming keep
+        their ticker: a band that moves by a strike costs one cancel and one new line, not a new chain."""
+        wanted = sorted({(r, float(k)) for r, k in keys})
+        budget = max(0, MAX_LINES - len(self._index_lines))
+        self.trimmed = []
+        if len(wanted) > budget:
+            self.trimmed = sorted({k for _, k in wanted[budget:]})
+            log.warning("stream_options: %d options exceed the line budget; dropped %s", len(wanted), self.trimmed)
+            wanted = wanted[:budget]
+        await self._set_lines(session_date, set(wanted), settle=settle)
+
+    async def _set_lines(self, session_date: date, keys: set[Key], *, settle: float) -> None:
+        # lines the gateway refused or killed (354, 10197) are asked for again
+        failed_session = self.competing is not None or 0 in self._md_errors
+        for key, line in list(self._lines.items()):
+            if failed_session or line.contract.conId in self._md_errors:
+                self._close_line(line.contract)
+                del self._lines[key]
+                self._forget_failures([line.contract.conId])
+        self._forget_failures()
         for key, line in list(self._lines.items()):
             if key not in keys or line.session_date != session_date:
                 self._close_line(line.contract)
@@ -237,11 +287,12 @@ class MarketData(Contracts):
                 self._lines[key] = line
                 new.append(line)
         con_ids = [line.contract.conId for line in self._lines.values()]
-        await self.wait_until(
-            lambda: self._md_failed(con_ids) or all(line.ticker.time is not None for line in new),
-            settle,
-            floor=(REAL_FLOOR + len(missing) / SEND_RATE) if new else 0.0,
-        )
+        if settle > 0:
+            await self.wait_until(
+                lambda: self._md_failed(con_ids) or all(line.ticker.time is not None for line in new),
+                settle,
+                floor=(REAL_FLOOR + len(missing) / SEND_RATE) if new else 0.0,
+            )
         self._raise_md(con_ids, "option chain")
 
     def stop_chain(self) -> None:

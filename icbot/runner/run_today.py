@@ -11,9 +11,11 @@ exit code (docs/operations.md).
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from icbot.broker.band import Band
 from icbot.broker.errors import OrderRejected, ReadOnlyApi
 from icbot.broker.gateway import Gateway
 from icbot.core import actions as act
@@ -42,6 +44,21 @@ from icbot.runner.signals import Stop
 EARLY_START = timedelta(minutes=15)
 # Deltas must be streaming for at least this many strikes per side before selection.
 MIN_GREEKS_PER_SIDE = 3
+# Until shortly before the entry instant the band follows the market (icbot.broker.band): it is fitted again
+# this often (virtual s) from the deltas streaming, the last time BAND_LAST_REFIT before the instant, so that a
+# line it opens has reported by then and nothing is on its way to the gateway at the instant itself.
+BAND_REFIT = 0.25
+BAND_LAST_REFIT = timedelta(seconds=0.3)
+# The check that no other installation's entry works is made this long before the entry instant (one round trip
+# to the gateway), and it stands for a send at most RIVAL_CHECK_STANDS after the instant (`no_rival_working`).
+RIVAL_LEAD = timedelta(seconds=0.1)
+# The last stretch before the entry instant is waited for awake (`wait_entry`): the event loop's timers are
+# rounded to the millisecond. Longer would cost more than it saves on a busy machine, whose scheduler favours a
+# process that wakes over one that has been running.
+ENTRY_SPIN = timedelta(milliseconds=2)
+# How long past the entry instant the selection waits for the band to bracket the rule's deltas (see `select`).
+COVER_WAIT = timedelta(seconds=2)
+RIVAL_CHECK_STANDS = timedelta(milliseconds=50)
 # How long the fill waits for the legs' executions and commissions before pricing exits from what is known.
 ENTRY_EXECUTIONS_WAIT = 5.0
 # Real seconds a stopped run may spend cancelling its working entry before it gives up and says so.
@@ -234,6 +251,10 @@ class FreshDay:
         self.mid = 0.0
         self.order: ComboOrder | None = None
         self.positions: Sequence[Position] | None = None  # the account's positions, when already read this run
+        self.band: Band | None = None  # the options streaming for the entry, as last fitted
+        self.refits = 0  # times the band moved with the market before the selection
+        self.rival_checked_at: datetime | None = None  # when `no_rival_working` last found no rival
+        self.decision: list[Callable[[], None]] = []  # the entry instant's journal entries, written after the send
 
     @property
     def phases(self) -> list[tuple[Phase, Callable[[], Awaitable[None]]]]:
@@ -250,11 +271,15 @@ class FreshDay:
         ]
 
     async def run(self) -> int:
-        for phase, step in self.phases:
-            self.phase = phase
-            await step()
-        self.phase = Phase.ORDER
-        return await self.send_entry()
+        try:
+            for phase, step in self.phases:
+                self.phase = phase
+                await step()
+            self.phase = Phase.ORDER
+            return await self.send_entry()
+        finally:
+            gc.enable()  # `wait_entry` pauses the collector until the send; every other way out ends it too
+            self.write_decision()  # a day that ended between the instant and the send still shows what it chose
 
     # -- the phases -------------------------------------------------------------------------------------------
     async def not_halted(self) -> None:
@@ -286,7 +311,7 @@ class FreshDay:
             EventStatus.START,
             f"entry at {session.entry_at:%H:%M:%S} ET, deadline {session.deadline_at:%H:%M:%S} ET",
         )
-        product, strikes = gw.product, ctx.config.strikes
+        product = gw.product
         self.spx = await gw.index_price()
         if self.spx is None:
             raise NoTrade(f"no {product.symbol} price from the gateway", phase=self.phase)
@@ -294,23 +319,17 @@ class FreshDay:
         self.listed = await gw.list_strikes(ctx.trade_date)
         if not self.listed:
             raise NoTrade(f"no {product.trading_class} options listed for {ctx.trade_date}", phase=self.phase)
-        band = gw.band_strikes(
-            self.spx,
-            self.listed,
-            vol=(self.vix / 100.0) if self.vix else None,
-            wing=strikes.wing_width,
-            min_delta=strikes.min_delta,
-            max_delta=strikes.max_delta,
-        )
-        await gw.stream_chain(ctx.trade_date, band)
+        band = self.fit_band()
+        await gw.stream_options(ctx.trade_date, band.keys, settle=3.0)
         vix_text = self.vix if self.vix is not None else "n/a"
+        strikes_ = band.strikes
         ctx.journal(
             Phase.UNDERLYING,
             EventStatus.OK,
-            f"{product.symbol} {self.spx:.2f}, VIX {vix_text}, streaming {len(band)} strikes",
+            f"{product.symbol} {self.spx:.2f}, VIX {vix_text}, streaming {len(band.keys)} options",
             spx=self.spx,
             vix=self.vix,
-            band=[band[0], band[-1]] if band else [],
+            band=[strikes_[0], strikes_[-1]] if strikes_ else [],
         )
         ctx.save_trade(spx_at_entry=self.spx, vix=self.vix)
 
@@ -321,72 +340,105 @@ class FreshDay:
         self.ctx.journal(Phase.FILTER, EventStatus.OK if verdict.applied else EventStatus.SKIP, verdict.reason)
 
     async def wait_entry(self) -> None:
-        """Wait for greeks on enough strikes, then for the entry instant itself."""
-        warmup = max(1.0, (self.session.entry_at - self.ctx.now()).total_seconds())
+        """Until the entry instant: greeks stream in and the band follows the market; just before the instant, the
+        check that no other installation's entry works. Whatever can happen before the instant happens before it,
+        so that the order leaves at the instant and waits for nothing (docs/architecture.md, "The fresh morning").
+        """
+        ctx, entry_at = self.ctx, self.session.entry_at
+        last_refit = entry_at - BAND_LAST_REFIT
+        warmup = (last_refit - ctx.now()).total_seconds()
+        if warmup > 1.0:
+            # What the run has built so far (the calendar, pandas, ib_async) is never collected again: a full
+            # collection of it takes a tenth of a second and must not fall on the entry instant.
+            gc.collect()
+            gc.freeze()
         try:
-            await self.gw.wait_for_greeks(min_per_side=MIN_GREEKS_PER_SIDE, timeout=warmup)
+            await self.gw.wait_for_greeks(min_per_side=MIN_GREEKS_PER_SIDE, timeout=warmup if warmup > 0 else 1.0)
+            while ctx.now() < last_refit:
+                await ctx.clock.asleep(min(BAND_REFIT, (last_refit - ctx.now()).total_seconds()))
+                await self.follow_band()
         except (TimeoutError, IcbotError) as exc:
-            self.ctx.journal(Phase.WAIT_ENTRY, EventStatus.WARN, f"greeks not complete before the entry time: {exc}")
-        await self.ctx.clock.sleep_until(self.session.entry_at)
-        self.ctx.journal(Phase.WAIT_ENTRY, EventStatus.OK, "entry time reached")
+            ctx.journal(Phase.WAIT_ENTRY, EventStatus.WARN, f"greeks not complete before the entry time: {exc}")
+        gc.disable()  # from here to the send nothing may pause the process (re-enabled right after the send)
+        if ctx.now() < entry_at and not ctx.is_experiment:
+            await ctx.clock.sleep_until(entry_at - RIVAL_LEAD)
+            await self.no_rival_working()
+            self.rival_checked_at = ctx.now()
+        # The last moments are spent awake, turning the event loop over: a sleeping process wakes late by the
+        # timer's granularity and the scheduler's whim, while this one reads every message from the gateway up to
+        # the instant and then runs straight through selection to the send.
+        await ctx.clock.sleep_until(entry_at - ENTRY_SPIN)
+        while ctx.now() < entry_at:
+            await asyncio.sleep(0)
+        self.decision.append(lambda: ctx.journal(Phase.WAIT_ENTRY, EventStatus.OK, "entry time reached"))
+
+    def fit_band(self) -> Band:
+        """The options the entry needs streaming now (icbot.broker.band.entry_band), from the index's level on its
+        line and the deltas streaming."""
+        strikes = self.ctx.config.strikes
+        spx = self.gw.index_now() or self.spx
+        assert spx is not None
+        return self.gw.entry_band(
+            spx,
+            self.listed,
+            vol=(self.vix / 100.0) if self.vix else None,
+            wing=strikes.wing_width,
+            min_delta=strikes.min_delta,
+            max_delta=strikes.max_delta,
+        )
+
+    async def follow_band(self, *, also: Sequence[tuple[str, float]] = ()) -> Band:
+        """Fit the band again and stream it when it moved (lines no longer needed are cancelled first)."""
+        band = self.band = self.fit_band()
+        wanted = {*band.keys, *also}
+        if wanted != self.gw.streaming:
+            self.refits += 1
+            await self.gw.stream_options(self.ctx.trade_date, wanted)
+        return band
 
     async def select(self) -> None:
-        """Select at the entry instant; if greeks or wing quotes are missing, keep looking until shortly before
-        the deadline."""
+        """Select at the entry instant from the greeks streaming then; if greeks or wing quotes are missing, or the
+        band does not yet prove that no strike outside it could be chosen, keep looking until shortly before the
+        deadline. Nothing is journaled here: the order goes first (`send_entry` writes the decision right after)."""
         ctx = self.ctx
         give_up = self.session.deadline_at - timedelta(seconds=ctx.config.entry.reprice_seconds * 2)
         while True:
             snap = self.gw.snapshot()
+            band = self.band = self.fit_band()
             choice = select_condor(
                 snap.abs_delta_points("P"), snap.abs_delta_points("C"), self.listed, ctx.config.strikes
             )
+            # Until the band proves that no strike outside it could be chosen, keep it following the market — at
+            # most COVER_WAIT past the instant: a chain that cannot bracket the rule (its edge, missing greeks)
+            # is selected from as it streams, as every strike it has is streaming.
+            learning = not band.covered and ctx.now() < self.session.entry_at + COVER_WAIT
             if isinstance(choice, Condor):
-                quotes = {leg: snap.quote(leg[0], leg[1]) for leg in _leg_keys(choice)}
-                if all(q is not None and q.bid is not None and q.ask is not None for q in quotes.values()):
+                legs = _leg_keys(choice)
+                quotes = {leg: snap.quote(leg[0], leg[1]) for leg in legs}
+                quoted = all(q is not None and q.bid is not None and q.ask is not None for q in quotes.values())
+                if quoted and not learning:
                     break
-                reason = "wing quotes not streaming yet"
+                reason = "the band does not cover the chain yet" if quoted else "wing quotes not streaming yet"
+                # e.g. a strike that crossed into the rule's band at the last instant: stream what it needs
+                await self.follow_band(also=[leg for leg in legs if leg not in band.keys])
             else:
                 reason = choice.reason
+                await self.follow_band()
             if ctx.now() >= give_up:
+                self.journal_band()
                 raise NoTrade(reason, phase=self.phase)
-            await ctx.clock.asleep(1.0)
+            gc.enable()  # the instant has passed without a selection: no reason to hold the collector
+            await ctx.clock.asleep(BAND_REFIT if learning else 1.0)
         put_deltas, call_deltas = snap.abs_delta_points("P"), snap.abs_delta_points("C")
         put_delta, call_delta = put_deltas.get(choice.short_put), call_deltas.get(choice.short_call)
         leg_quotes = [
             LegQuote(bid=q.bid, ask=q.ask) for q in quotes.values() if q and q.bid is not None and q.ask is not None
         ]
         combo = combo_prices(*leg_quotes)
-        ctx.journal(
-            Phase.SELECT,
-            EventStatus.OK,
-            f"{choice.long_put:g}/{choice.short_put:g}P {choice.short_call:g}/{choice.long_call:g}C, "
-            f"short deltas {put_delta:.1f}/{call_delta:.1f}, mid {combo.mid:.2f}, natural {combo.natural:.2f}",
-            condor=[choice.long_put, choice.short_put, choice.short_call, choice.long_call],
-            put_delta=put_delta,
-            call_delta=call_delta,
-            mid=combo.mid,
-            natural=combo.natural,
-            spx=snap.spx,
-            put_deltas={f"{k:g}": round(v, 3) for k, v in sorted(put_deltas.items())},
-            call_deltas={f"{k:g}": round(v, 3) for k, v in sorted(call_deltas.items())},
-        )
-        ctx.save_trade(
-            long_put=choice.long_put,
-            short_put=choice.short_put,
-            short_call=choice.short_call,
-            long_call=choice.long_call,
-            put_delta=put_delta,
-            call_delta=call_delta,
-            mid_at_decision=combo.mid,
-            natural_at_decision=combo.natural,
-            spx_at_entry=snap.spx,
-        )
         entry = ctx.config.entry
         self.ladder = entry_ladder(
             combo.mid, combo.natural, step=entry.step, tick=ctx.config.strategy.combo_tick, min_credit=entry.min_credit
         )
-        if not self.ladder:
-            raise NoTrade(f"mid credit {-combo.mid:.2f} is below min_credit {entry.min_credit:.2f}", phase=Phase.ORDER)
         self.condor, self.mid = choice, combo.mid
         actions = ("BUY", "SELL", "SELL", "BUY")
         self.legs = tuple(
@@ -394,6 +446,59 @@ class FreshDay:
             for (key, q), action in zip(quotes.items(), actions, strict=True)
             if q is not None
         )
+
+        def journal() -> None:
+            ctx.journal(
+                Phase.SELECT,
+                EventStatus.OK,
+                f"{choice.long_put:g}/{choice.short_put:g}P {choice.short_call:g}/{choice.long_call:g}C, "
+                f"short deltas {put_delta:.1f}/{call_delta:.1f}, mid {combo.mid:.2f}, natural {combo.natural:.2f}",
+                condor=[choice.long_put, choice.short_put, choice.short_call, choice.long_call],
+                put_delta=put_delta,
+                call_delta=call_delta,
+                mid=combo.mid,
+                natural=combo.natural,
+                spx=snap.spx,
+                chain_at=snap.at.isoformat(),
+                band_covered=band.covered,
+                band_moves=self.refits,
+                put_deltas={f"{k:g}": round(v, 3) for k, v in sorted(put_deltas.items())},
+                call_deltas={f"{k:g}": round(v, 3) for k, v in sorted(call_deltas.items())},
+            )
+            ctx.save_trade(
+                long_put=choice.long_put,
+                short_put=choice.short_put,
+                short_call=choice.short_call,
+                long_call=choice.long_call,
+                put_delta=put_delta,
+                call_delta=call_delta,
+                mid_at_decision=combo.mid,
+                natural_at_decision=combo.natural,
+                spx_at_entry=snap.spx,
+            )
+
+        self.decision.append(journal)
+        if not self.ladder:
+            self.write_decision()
+            raise NoTrade(f"mid credit {-combo.mid:.2f} is below min_credit {entry.min_credit:.2f}", phase=Phase.ORDER)
+
+    def write_decision(self) -> None:
+        """Journal what the entry instant decided (entry time, selection), once, after the order left."""
+        pending, self.decision = self.decision, []
+        for write in pending:
+            write()
+
+    def journal_band(self) -> None:
+        """What the band looked like when no condor could be selected from it (for the alert's reader)."""
+        self.write_decision()
+        band = self.band
+        if band is not None and not band.covered:
+            self.ctx.journal(
+                Phase.SELECT,
+                EventStatus.WARN,
+                f"the streamed band ({len(band.keys)} options) did not bracket the rule's deltas on both sides",
+                band=[list(k) for k in band.keys],
+            )
 
     async def size(self) -> None:
         cfg = self.ctx.config.size
@@ -420,28 +525,43 @@ class FreshDay:
         assert order is not None
         # Selection, sizing and a slow start can all run late: the deadline is checked right before the order.
         if ctx.now() >= self.session.deadline_at:
+            self.write_decision()
             raise NoTrade(
                 f"the entry deadline {self.session.deadline_at:%H:%M:%S} ET passed before the order was sent",
                 phase=Phase.ORDER,
             )
         if ctx.is_experiment:
+            self.write_decision()
             return self.experiment_fill(order)
         halt = ctx.store.halt_state()
         if halt is not None:
+            self.write_decision()
             raise NoTrade(f"halted ({halt.reason or 'kill'}) just before sending", phase=Phase.ORDER)
-        await self.no_rival_working()
-        record_intent(ctx, order, Role.ENTRY)
-        ctx.journal(
-            Phase.ORDER,
-            EventStatus.START,
-            f"BUY {order.quantity} condor LMT {self.ladder[0]:.2f} ({len(self.ladder)} rungs to {self.ladder[-1]:.2f})",
-            ladder=self.ladder,
-            quantity=order.quantity,
-            order_ref=order.order_ref,
-        )
+        if not self.rival_check_stands():
+            await self.no_rival_working()
+        record_intent(ctx, order, Role.ENTRY)  # the intent, with its orderRef, is journaled before the send
         started = ctx.now()
+        sending = asyncio.ensure_future(gw.place(order))
         try:
-            state = await gw.place(order)
+            # One turn of the event loop hands the placeOrder to the socket; the decision is journaled while the
+            # gateway answers.
+            await asyncio.sleep(0)
+            gc.enable()
+            self.write_decision()
+            ctx.journal(
+                Phase.ORDER,
+                EventStatus.START,
+                f"BUY {order.quantity} condor LMT {self.ladder[0]:.2f} "
+                f"({len(self.ladder)} rungs to {self.ladder[-1]:.2f})",
+                ladder=self.ladder,
+                quantity=order.quantity,
+                order_ref=order.order_ref,
+            )
+        except BaseException:
+            sending.cancel()
+            raise
+        try:
+            state = await sending
         except GatewayUnavailable as exc:  # includes OrderUnconfirmed: sent, never acknowledged, may be live
             raise Critical(
                 f"connection lost while sending the entry; its fate is unknown: {exc}", phase=Phase.ORDER
@@ -459,15 +579,31 @@ class FreshDay:
 
     # -- two installations on one account (docs/operations.md, "Two installations") ---------------------------
     async def no_rival_working(self) -> None:
-        """Immediately before the send: another installation's entry working at the gateway means no second
-        condor from this one. One round trip (open orders); a rival that filled in the last instant shows in
-        `settle_rivalry`, right after the acknowledgement."""
+        """Another installation's entry working at the gateway means no second condor from this one.
+
+        One round trip (open orders), made RIVAL_LEAD before the entry instant on a day that starts on time, and
+        again immediately before the send otherwise (`rival_check_stands`). A rival entry that neither check can
+        see — sent in the same instant as this one — shows in `settle_rivalry`, right after the acknowledgement."""
         ctx = self.ctx
         rivals = rival_entries(await self.gw.open_orders(), ctx.ref(Role.ENTRY))
         if rivals:
             msg = f"{_names(rivals)} already working at the gateway: this installation ({ctx.installation}) sends none"
             ctx.alert(AlertLevel.FAILURE, "two icbot installations on one account", msg)
             raise NoTrade(msg, phase=Phase.ORDER)
+
+    def rival_check_stands(self) -> bool:
+        """Whether the check made before the entry instant stands for the send now.
+
+        No installation sends a new entry before the entry instant (a rerun only works its own), so a rival the
+        early check could not see was sent at the instant or later. Sent within RIVAL_CHECK_STANDS after it, the
+        rival is as invisible to a check made at this send — the open-orders request and the rival's order cross
+        on their way to the gateway, as they always could — and both installations find each other in
+        `settle_rivalry`, which leaves one condor. A send later than that (a slow selection, a late start)
+        checks again.
+        """
+        checked = self.rival_checked_at
+        entry_at = self.session.entry_at
+        return checked is not None and checked < entry_at and self.ctx.now() <= entry_at + RIVAL_CHECK_STANDS
 
     async def settle_rivalry(self, state: OrderState) -> OrderState:
         """Right after the acknowledgement: if another installation's entry exists too, the one IB accepted first

@@ -1,4 +1,5 @@
-"""band_strikes (pure) against an independent Black-Scholes delta, and the account/mode rules."""
+"""band_strikes (pure, the connection probe's model-only band) against an independent Black-Scholes delta, and the
+account/mode rules. The entry's band (`entry_band`) is proven in test_band_selection.py."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def needed(spx: float, listed: list[float], vol: float) -> set[float]:
 def test_band_contains_every_candidate_short_and_its_wing_within_48_lines(vol):
     spx = 6003.4
     listed = listed_5pt(spx)
-    band = band_strikes(spx, listed, vol=vol)  # one line per strike: the gateway streams the OTM right only
+    band = band_strikes(spx, listed, vol=vol, max_lines=48)  # one line per strike: the OTM right only
     assert len(band) == 48 and band == sorted(band) and set(band) <= set(listed)
     missing = needed(spx, listed, vol) - set(band)
     assert not missing, f"vol {vol}: band {band[0]}..{band[-1]} misses {sorted(missing)}"
@@ -56,7 +57,7 @@ def test_band_contains_every_candidate_short_and_its_wing_within_48_lines(vol):
 def test_band_with_both_rights_per_strike_still_covers_a_normal_day(vol):
     spx = 6003.4
     listed = listed_5pt(spx)
-    band = band_strikes(spx, listed, vol=vol, lines_per_strike=2)
+    band = band_strikes(spx, listed, vol=vol, max_lines=48, lines_per_strike=2)
     assert len(band) == 24 and not needed(spx, listed, vol) - set(band)
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from icbot.broker.band import OPTION_LINES
 from icbot.broker.errors import (
     CompetingSession,
     GatewayUnavailable,
@@ -23,6 +24,7 @@ from icbot.broker.errors import (
     WrongAccount,
 )
 from icbot.broker.gateway import Gateway
+from icbot.broker.market import MAX_LINES
 from icbot.broker.types import ComboOrder
 from icbot.clock import NEW_YORK, Clock, ny_datetime
 from tests.broker.helpers import PREFIX, Cfg, condor_legs, connect, entry, run, session_date
@@ -85,7 +87,7 @@ def test_connect_keeps_retrying_until_the_gateway_accepts(sim_gateway_factory):
 
 
 # -- market data ----------------------------------------------------------------------------------------
-def test_chain_streams_within_50_lines_with_signed_model_deltas(sim_gateway):
+def test_chain_streams_within_the_line_budget_with_signed_model_deltas(sim_gateway):
     sim = sim_gateway
 
     async def go():
@@ -97,9 +99,9 @@ def test_chain_streams_within_50_lines_with_signed_model_deltas(sim_gateway):
         listed = await gw.list_strikes(day)
         assert len(listed) > 100 and all(b - a == 5.0 for a, b in itertools.pairwise(listed))
         band = gw.band_strikes(spx, listed, vol=vix / 100)
-        assert len(band) == 48
+        assert len(band) == OPTION_LINES
         await gw.stream_chain(day, band)
-        assert gw.lines_in_use <= 50
+        assert gw.lines_in_use <= MAX_LINES
         snap = await gw.wait_for_greeks(min_per_side=12, timeout=120)
         puts, calls = snap.abs_delta_points("P"), snap.abs_delta_points("C")
         assert len(puts) >= 12 and len(calls) >= 12
@@ -115,7 +117,7 @@ def test_chain_streams_within_50_lines_with_signed_model_deltas(sim_gateway):
         assert snap.spx is not None and abs(snap.spx - spx) < 50
         # moving the band cancels the lines no longer wanted before opening new ones
         await gw.stream_chain(day, [k - 50 for k in band if k - 50 in listed])
-        assert gw.lines_in_use <= 50
+        assert gw.lines_in_use <= MAX_LINES
         await gw.close()
 
     run(go())

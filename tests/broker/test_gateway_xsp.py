@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from icbot.broker.band import OPTION_LINES
 from icbot.broker.errors import BrokerError
+from icbot.broker.market import MAX_LINES
 from icbot.config import StrategyConfig, StrikesConfig
 from icbot.core.products import XSP
 from icbot.core.strikes import Condor, select_condor
@@ -45,9 +47,9 @@ def test_xsp_config_lists_streams_qualifies_and_fills_an_xsp_condor(sim_gateway:
         vix = await gw.vix()
         assert vix is not None and 5 < vix < 80, "VIX stays the VIX"
         band = gw.band_strikes(xsp, listed, vol=vix / 100, wing=2.0)
-        assert 30 <= len(band) <= 48 and all(k in listed for k in band)
+        assert 20 <= len(band) <= OPTION_LINES and all(k in listed for k in band)
         await gw.stream_chain(day, band)
-        assert gw.lines_in_use <= 50
+        assert gw.lines_in_use <= MAX_LINES
         snap = await gw.wait_for_greeks(min_per_side=10, timeout=120)
         assert snap.underlying is not None and abs(snap.underlying - xsp) < 5
         assert all(q.local_symbol.startswith("XSP   ") for q in snap.quotes.values())

@@ -163,8 +163,8 @@ def test_gateway_down_until_after_the_deadline(make_day):
 
 CRASH_POINTS = [
     "underlying:ok",  # chain streaming, nothing sent
-    "select:ok",  # strikes chosen, nothing sent
-    "order:start",  # entry intent journaled; the order is about to be sent
+    "select:ok",  # the entry just sent: the decision is journaled after the send (runner/run_today.py)
+    "order:start",  # the entry sent, not yet acknowledged (intent without a send: tests/runner/test_entry_instant.py)
     "order:ok",  # the entry filled; the fill not yet recorded
     "fill:ok",  # the position is open, no exit placed
     "exits:info",  # one exit placed, two missing
