@@ -47,6 +47,11 @@ report-check: $(STAMP)
 	$(BIN)/python -m tests.report_browser --out build/report-check
 	ICBOT_REPORT_E2E=1 $(BIN)/pytest -q -n 1 tests/e2e/test_report.py
 
+# What-if replays (docs/whatif.md): a simulated week traded and recorded by the real run-today and check, replayed
+# under six variants; the live-rules replay must give the live P/L within the slippage every day (~5 min).
+whatif-check: $(STAMP)
+	ICBOT_WHATIF_E2E=1 $(BIN)/pytest -q -s -n 1 tests/e2e/test_whatif.py
+
 chromium:  # Debian's chromium package (root, or through sudo)
 	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	else sudo apt-get update && sudo apt-get install -y chromium; fi

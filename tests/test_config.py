@@ -303,6 +303,7 @@ def test_every_key_and_default_comes_from_the_dataclasses() -> None:
         "notify",
         "storage",
         "report",
+        "whatif",
     ]
     view = redacted(Config())
     for name, section in top.items():
@@ -310,6 +311,16 @@ def test_every_key_and_default_comes_from_the_dataclasses() -> None:
             continue
         assert list(defaults_of(section)) == [f.name for f in fields(section)]
         assert set(view[name]) >= set(defaults_of(section)), name
+
+
+def test_whatif_variants_are_checked_when_the_file_is_read(tmp_path: Path) -> None:
+    good = _write(tmp_path, "whatif:\n  variants:\n    late: {time_exit: 14:00}\n    r30: {touch: 'roll:30'}\n")
+    c = load_config(good, environ={})
+    assert c.whatif.variants == {"late": {"time_exit": "14:00"}, "r30": {"touch": "roll:30"}}
+    assert c.whatif.slippage == 0.05 and c.whatif.record is True
+    bad = _write(tmp_path, "whatif:\n  variants:\n    x: {stop_multiple: 1}\n")
+    with pytest.raises(ConfigError, match=r"whatif\.variants\.x: variant 'x': stop_multiple 1 must be above 1"):
+        load_config(bad, environ={})
 
 
 def test_report_starting_capital_is_a_positive_amount_or_null(tmp_path: Path) -> None:

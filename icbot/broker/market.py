@@ -348,6 +348,26 @@ class MarketData(Contracts):
             contract.exchange = "SMART"
         return await self._bars(contract, start, end, "MIDPOINT")
 
+    async def option_mid_bars(
+        self, session_date: date, right: str, strike: float, start: datetime, end: datetime
+    ) -> list[tuple[datetime, float, float, float, float]]:
+        """1-minute MIDPOINT bars of one option of the product by its strike (what-if recording, docs/whatif.md).
+
+        [] when IB does not list the strike. One historical request (IB's pacing: 60 per 10 minutes; the caller
+        counts them)."""
+        got = await self._qualify_many(session_date, [(right, float(strike))])
+        if (right, float(strike)) not in got:
+            return []
+        contract, _ = got[(right, float(strike))]
+        contract.exchange = contract.exchange or "SMART"
+        return await self._bars(contract, start, end, "MIDPOINT")
+
+    async def underlying_bars(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[datetime, float, float, float, float]]:
+        """1-minute TRADES bars of the product's underlying index (SPX or XSP), one historical request."""
+        return await self._bars(await self._index(self.product.symbol), start, end, "TRADES")
+
     async def underlying_range(self, start: datetime, end: datetime) -> tuple[float, float] | None:
         """(low, high) of the product's underlying (SPX or XSP) between start and end; None without bars.
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "icbot.cli.sim_cmd",
     "icbot.cli.demo_cmd",
     "icbot.cli.report_cmd",
+    "icbot.cli.whatif_cmd",
 )
 
 

@@ -201,8 +201,11 @@ def report(
         say(f"wrote {n} trade(s) to {csv_path}")
     if html_path is not None:
         from icbot.report.html import render_page
+        from icbot.runner.whatif import html_panel  # docs/whatif.md: the configured variants, when bars exist
 
-        page = render_page(result, initial=_initial_filter(where, sort, desc))
+        page = render_page(
+            result, initial=_initial_filter(where, sort, desc), extra=html_panel(config, the_mode, start, end)
+        )
         with _output(html_path, "--html") as fh:
             fh.write(page)
         say(f"wrote {html_path} ({len(page.encode()) / 1024:.0f} KiB, opens offline)")

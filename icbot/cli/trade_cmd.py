@@ -103,6 +103,7 @@ def check(
     except NoJournal:
         candidates = []
     if not candidates:
+        _record_bars(config, clock)  # what-if bars of today's closed trade (docs/whatif.md); usually nothing
         _quiet_day(config, clock, verbose)
     from icbot.runner import check as check_mod
     from icbot.runner.setup import open_context
@@ -124,6 +125,30 @@ def check(
         code = asyncio.run(stoppable(lambda stop: check_mod.run_check(ctx, trades, stop)))
         ctx.finish(code)
     raise typer.Exit(code)
+
+
+def _record_bars(config: Any, clock: Clock) -> None:
+    """Today's trade is closed but its bars for what-if replays are not complete: record them (never fails)."""
+    from icbot.core.whatif import is_complete, recording_due
+    from icbot.store.reader import JournalReader, NoJournal
+
+    if not config.whatif.record:
+        return
+    today = clock.now_ny().date()
+    try:
+        with JournalReader.open(config.db_path) as reader:
+            due = recording_due(reader.trade(today, config.mode), is_complete(reader.events(today, config.mode)))
+    except NoJournal:
+        return
+    if not due:
+        return
+    import asyncio
+
+    from icbot.runner import check as check_mod
+    from icbot.runner.setup import open_context
+
+    with open_context("check", config, clock, echo=typer.echo) as ctx:
+        ctx.finish(asyncio.run(check_mod.run_recording(ctx)), "bars")
 
 
 def _quiet_day(config: Any, clock: Clock, verbose: bool) -> NoReturn:

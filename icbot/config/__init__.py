@@ -29,6 +29,7 @@ from icbot.config.model import (
     StorageConfig,
     StrategyConfig,
     StrikesConfig,
+    WhatifConfig,
     default_db_path,
     is_paper_account,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "StorageConfig",
     "StrategyConfig",
     "StrikesConfig",
+    "WhatifConfig",
     "default_db_path",
     "is_paper_account",
     "load_config",

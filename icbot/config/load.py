@@ -48,6 +48,7 @@ from icbot.config.model import (
     StorageConfig,
     StrategyConfig,
     StrikesConfig,
+    WhatifConfig,
     is_paper_account,
 )
 from icbot.core.products import PRODUCTS, SYMBOLS, product_for, product_of_symbol
@@ -160,7 +161,39 @@ def _build(data: Mapping[Any, Any], source: Path | None) -> Config:
     notify = NotifyConfig(notify_section.optional_path("apprise_config", base), notify_section.flag("daily_summary"))
     storage = StorageConfig(top.section("storage").optional_path("db", base))
     report = ReportConfig(top.section("report").optional_number("starting_capital", Range(lo=0, lo_open=True, hi=1e12)))
-    return Config(mode, gateway, strategy, entry, strikes, size, exits, filters, notify, storage, report, source)  # type: ignore[arg-type]
+    whatif = _whatif(top.section("whatif"))
+    sections = (gateway, strategy, entry, strikes, size, exits, filters, notify, storage, report, whatif)
+    return Config(mode, *sections, source)  # type: ignore[arg-type]
+
+
+def _whatif(s: Section) -> WhatifConfig:
+    """`whatif:` — each variant is checked here, so a typo fails `config check`, not the first replay."""
+    from icbot.core.whatif import VariantError, variant_from_mapping
+
+    record = s.flag("record")
+    slippage = s.number("slippage", Range(lo=0, hi=5))
+    raw = s.value("variants")
+    allowed = "a mapping of variant name → overrides, e.g. {tp50: {profit_target_pct: 50}}"
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        s.fail("variants", raw, "is not a mapping", allowed)
+    variants: dict[str, dict[str, float | str]] = {}
+    for name, body in raw.items():
+        if not isinstance(body, Mapping) or not body:
+            s.fail("variants", {name: body}, "needs a mapping of overrides per variant", allowed)
+        try:
+            v = variant_from_mapping(str(name), {str(k): val for k, val in body.items()})
+        except VariantError as exc:
+            raise ConfigError(f"whatif.variants.{clip(str(name), 40)}: {exc}{s._where()}") from None
+        plain: dict[str, float | str] = {}
+        for key in body:
+            value = getattr(v, str(key))
+            plain[str(key)] = (
+                value.strftime("%H:%M") if isinstance(value, time) else (str(value) if key == "touch" else float(value))
+            )
+        variants[v.name] = plain
+    return WhatifConfig(record, slippage, variants)
 
 
 def _gateway(s: Section, mode: str) -> GatewayConfig:

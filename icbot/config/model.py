@@ -121,6 +121,16 @@ class ReportConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WhatifConfig:
+    """What-if replays (docs/whatif.md): whether `check` records the bars they need, the fill slippage per leg,
+    and named variants (name → overrides by their config names, validated at load; icbot.core.whatif)."""
+
+    record: bool = True
+    slippage: float = 0.05
+    variants: Mapping[str, Mapping[str, float | str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyConfig:
     apprise_config: Path | None = None
     daily_summary: bool = True  # one alert after the time exit: the day's trade (or why none), P/L, month to date
@@ -144,6 +154,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    whatif: WhatifConfig = field(default_factory=WhatifConfig)
     source: Path | None = field(default=None, metadata={"config_key": False})  # the file read, not a key
 
     @property

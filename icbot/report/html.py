@@ -322,8 +322,52 @@ def _annual_chart(report: Report) -> str:
     )
 
 
-def render_page(report: Report, *, initial: Mapping[str, Any] | None = None) -> str:
-    """The whole page as one string (UTF-8 when written)."""
+def whatif_section(totals: Mapping[str, Mapping[str, Any]], days: Sequence[Mapping[str, Any]], note: str) -> str:
+    """The what-if replays (docs/whatif.md) as one panel: each column's figures, then P/L per day.
+
+    `totals` is column → figures (`icbot.runner.whatif.as_json`'s `totals`), `days` its `days`; plain data, so the
+    page needs nothing of the replay itself."""
+    columns = list(totals)
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    labels = (
+        ("total_pnl", "P/L"),
+        ("win_rate", "win %"),
+        ("max_drawdown", "max drawdown"),
+        ("mar", "MAR"),
+        ("capture_rate", "capture %"),
+        ("trades", "trades"),
+        ("unanswered", "no answer"),
+    )
+
+    def cell(key: str, value: Any) -> str:
+        if value is None:
+            return "<td>—</td>"
+        if key in ("trades", "unanswered"):
+            return f"<td>{value}</td>"
+        if key in ("win_rate", "capture_rate"):
+            return f"<td>{value:.1f}</td>"
+        if key == "mar":
+            return f"<td>{value:.2f}</td>"
+        return f'<td class="{_sign_class(value)}">{escape(fmt.money(value))}</td>'
+
+    rows = "".join(
+        f"<tr><th>{label}</th>{''.join(cell(key, totals[c].get(key)) for c in columns)}</tr>" for key, label in labels
+    )
+    per_day = "".join(
+        f"<tr><th>{escape(str(d['trade_date']))}</th>"
+        + "".join(cell("pnl", (d.get(c) or {}).get("pnl")) for c in columns)
+        + "</tr>"
+        for d in days
+    )
+    return (
+        f'<section class="panel" id="whatif"><h2>What-if replays</h2><p class="sub">{escape(note)}</p>'
+        f'<div class="scroll"><table><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        f"<table><thead><tr><th>day</th>{head}</tr></thead><tbody>{per_day}</tbody></table></div></section>"
+    )
+
+
+def render_page(report: Report, *, initial: Mapping[str, Any] | None = None, extra: str = "") -> str:
+    """The whole page as one string (UTF-8 when written); `extra` is a finished panel (the what-if section)."""
     charts = _charts(report)
     title = f"icbot report · {report.mode} · {summary_mod.period_text(report)}"
     capital_note = (
@@ -355,6 +399,7 @@ def render_page(report: Report, *, initial: Mapping[str, Any] | None = None) -> 
 <section class="panel" id="months"><h2>By year and month (P/L)</h2>
   <div class="scroll">{_months_table(report)}</div></section>
 <section class="panel" id="weekdays"><h2>By weekday</h2>{_weekday_table(report)}</section>
+{extra}
 <section class="panel" id="log"><h2>Trade log</h2>
   <form class="filters" onsubmit="return false">
     <label>exit <select id="f-reason"><option value="">all</option></select></label>

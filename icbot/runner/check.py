@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from icbot.broker.gateway import Gateway
 from icbot.config import GatewayConfig
 from icbot.core import refs
-from icbot.core.actions import EXIT_CRITICAL, EXIT_OK, Critical
+from icbot.core.actions import EXIT_CRITICAL, EXIT_OK, Critical, PlaceExits, ReprotectRemainder
 from icbot.core.journal import AlertLevel, EventStatus, Phase, Trade
 from icbot.core.reconcile import Actor, assess
 from icbot.core.schedule import session_times, shared_calendar
@@ -84,10 +84,13 @@ async def _run_check(ctx: RunContext, trades: list[Trade]) -> int:
         ctx.journal(Phase.RECONCILE, EventStatus.WARN, f"cannot reach the gateway for market data: {exc}")
         return EXIT_OK
     try:
-        return max(
+        code = max(
             await _check_live(ctx, gw, live) if live else EXIT_OK,
             await _resolve_experiments(ctx, gw, experiments),
         )
+        # only after the live work, and never changing its outcome (icbot/runner/recording.py)
+        await record_after_check(ctx, gw, trades)
+        return code
     finally:
         await gw.close()
 
@@ -173,4 +176,25 @@ async def _resolve_experiments(ctx: RunContext, gw: Gateway, trades: list[Trade]
             day_ctx.journal(Phase.RECONCILE, EventStatus.WARN, f"experiment not resolved: {exc}")
             continue
         await apply(day_ctx, gw, experiment_exit(trade, legs, rules, now=ctx.now()))
+    return EXIT_OK
+
+
+async def run_recording(ctx: RunContext) -> int:
+    """`check` with no open trade but today's bars still due for what-if replays (docs/whatif.md): connect,
+    record within the request budget, disconnect. Nothing is at risk, so a failure is a warning and exit 0."""
+    try:
+        gw = await Gateway.connect(
+            check_gateway(ctx.config.gateway),
+            clock=ctx.clock,
+            deadline=ctx.now() + timedelta(minutes=1),
+            mode=ctx.mode,
+            strategy=ctx.config.strategy,
+        )
+    except IcbotError as exc:
+        ctx.journal("bars", EventStatus.WARN, f"cannot reach the gateway to record bars: {exc}")
+        return EXIT_OK
+    try:
+        await record_after_check(ctx, gw, [])
+    finally:
+        await gw.close()
     return EXIT_OK

@@ -10,7 +10,7 @@ from __future__ import annotations
 APPLICATION_ID = int.from_bytes(b"icbt", "big")
 
 ICBOT_TABLES = frozenset(
-    {"runs", "events", "trades", "orders", "order_status", "order_prices", "fills", "alerts", "halts", "meta"}
+    {"runs", "events", "trades", "orders", "order_status", "order_prices", "fills", "alerts", "halts", "meta", "bars"}
 )
 # Tables SQLite or sqlite-utils create for their own bookkeeping.
 SYSTEM_TABLES = frozenset({"_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4"})

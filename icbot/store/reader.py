@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from icbot.core.accounting import current_executions
 from icbot.core.journal import Alert, Event, Fill, Halt, HaltAction, OrderRecord, Run, Trade
+from icbot.core.whatif import BarRow
 from icbot.errors import StoreError
 from icbot.store.codec import iso_date
 from icbot.store.identity import APPLICATION_ID, ICBOT_TABLES, SQLITE_MAGIC, SYSTEM_TABLES
@@ -104,6 +105,32 @@ class JournalReader:
             "SELECT * FROM orders WHERE trade_date = ? AND mode = ? AND role = 'entry' ORDER BY id LIMIT 1",
             (iso_date(trade_date), mode),
         )
+
+    def bars(self, trade_date: date, mode: str) -> list[BarRow]:
+        """The day's recorded 1-minute bars (icbot/store/bars.py); none in a journal older than the table."""
+        try:
+            rows = list(
+                self.conn.execute(
+                    "SELECT contract, minute, mid, bid, ask, high, low FROM bars WHERE trade_date = ? AND mode = ? "
+                    "ORDER BY contract, minute",
+                    (iso_date(trade_date), mode),
+                )
+            )
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise StoreError(f"cannot read the icbot database {self.path}: {exc}") from None
+        return [BarRow(**r) for r in rows]
+
+    def bar_days(self, mode: str) -> dict[str, int]:
+        """trade date (ISO) → bars stored, for every day of `mode` with bars."""
+        try:
+            rows = self.conn.execute(
+                "SELECT trade_date, count(*) AS n FROM bars WHERE mode = ? GROUP BY trade_date", (mode,)
+            )
+            return {r["trade_date"]: r["n"] for r in rows}
+        except sqlite3.OperationalError:
+            return {}
 
     def events(self, trade_date: date, mode: str) -> list[Event]:
         return self._records(

@@ -261,6 +261,33 @@ def m003_installation(db: Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('installation_id', ?)", [secrets.token_hex(3)])
 
 
+@migrations()
+def m004_whatif_bars(db: Database) -> None:
+    """1-minute bars of a trade day's legs, of the strikes a what-if variant could move to, and of the index, for
+    `icbot whatif` (docs/whatif.md). Tens of thousands of rows a year per contract, so no id column: the key is the
+    primary key (WITHOUT ROWID), and the minute is `HH:MM` New York time of the bar's start (docs/storage.md)."""
+    db.executescript(
+        f"""
+        CREATE TABLE bars (
+            trade_date TEXT NOT NULL,
+            mode       TEXT NOT NULL CHECK (mode IN {MODES_SQL}),
+            contract   TEXT NOT NULL CHECK (contract <> ''),
+            minute     TEXT NOT NULL CHECK (minute GLOB '[0-2][0-9]:[0-5][0-9]'),
+            mid        REAL,
+            bid        REAL,
+            ask        REAL,
+            high       REAL,
+            low        REAL,
+            PRIMARY KEY (trade_date, mode, contract, minute)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER bars_never_delete BEFORE DELETE ON bars
+            BEGIN SELECT RAISE(ABORT, 'bars is append-only: icbot never deletes rows'); END;
+        CREATE TRIGGER bars_never_update BEFORE UPDATE ON bars
+            BEGIN SELECT RAISE(ABORT, 'bars is append-only: rows are never changed'); END;
+        """
+    )
+
+
 def known_migration_names() -> list[str]:
     """Names this icbot knows, in order; a database with others was written by a newer icbot."""
     return [m.name for m in migrations._migrations]
