@@ -23,6 +23,19 @@ from icbot.sim.fixture import SimGateway, start_sim
 SimFactory = Callable[..., SimGateway]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first, so the xdist workers (`make test`: `-n 3 --dist worksteal`) finish together: the whole
+    simulated sessions (`slow`), then the other end-to-end tests, then the quick ones that fill the gaps at the end.
+    The order within each tier is the files' own, the same on every worker."""
+
+    def tier(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is not None:
+            return 0
+        return 1 if item.get_closest_marker("e2e") is not None else 2
+
+    items.sort(key=tier)  # stable
+
+
 @pytest.fixture
 def sim_gateway_factory() -> Iterator[SimFactory]:
     """Start simulators with custom parameters (see icbot.sim.fixture.start_sim); all stop after the test."""

@@ -98,13 +98,17 @@ CONFIG_CASES = [
 ]
 
 
-def _main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> SimpleNamespace:
+def _main(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str
+) -> SimpleNamespace:
     """The console script's own entry point (`icbot.cli.app.main`) in this process: the same code as the
     subprocess without an interpreter start per case (the subprocess proof is kept for a sample below)."""
     from icbot.cli.app import main
 
     for key in [k for k in os.environ if k.startswith("ICBOT_")]:
         monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setattr(sys, "argv", ["icbot", *args])
     with pytest.raises(SystemExit) as ended:
         main()
@@ -201,17 +205,27 @@ def test_an_unreadable_config_file_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "contains"),
+    ("spec", "contains", "in_process"),
     [
-        ("9999-12-31T09:31:00-05:00@1795000000x60", "is not in 2000–2099"),
-        ("2026-11-24T09:31:00-05:00@99999999999999999999x1", "puts virtual now outside"),
-        ("2026-11-24T09:31:00-05:00@1795000000x99999999", "above 1e+06"),
+        ("9999-12-31T09:31:00-05:00@1795000000x60", "is not in 2000–2099", False),  # the installed script
+        ("2026-11-24T09:31:00-05:00@99999999999999999999x1", "puts virtual now outside", True),
+        ("2026-11-24T09:31:00-05:00@1795000000x99999999", "above 1e+06", True),
     ],
     ids=["year-9999", "epoch-1e20", "speed-1e8"],
 )
-def test_an_impossible_icbot_clock_is_one_line(tmp_path: Path, spec: str, contains: str) -> None:
+def test_an_impossible_icbot_clock_is_one_line(
+    tmp_path: Path,
+    spec: str,
+    contains: str,
+    in_process: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {"ICBOT_CLOCK": spec, "ICBOT_DB": str(tmp_path / "j.db")}
+    monkeypatch.chdir(tmp_path)
     for command in (["run-today"], ["schedule"], ["config", "check"]):
-        line = _one_line(_run(command, tmp_path, ICBOT_CLOCK=spec, ICBOT_DB=str(tmp_path / "j.db")))
+        result = _main(command, monkeypatch, capsys, **env) if in_process else _run(command, tmp_path, **env)
+        line = _one_line(result)  # type: ignore[arg-type]
         assert line.startswith("icbot: ICBOT_CLOCK") and contains in line, line
 
 
@@ -246,6 +260,18 @@ def test_a_clock_beyond_the_exchange_calendar_is_one_line_for_run_today(tmp_path
     ],
     ids=["port-70000", "port-negative", "speed-inf", "start-9999"],
 )
-def test_bad_sim_options_are_one_line(tmp_path: Path, args: list[str], contains: str) -> None:
-    line = _one_line(_run(["sim", *args], tmp_path))
+def test_bad_sim_options_are_one_line(
+    tmp_path: Path,
+    args: list[str],
+    contains: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the installed script for the first case (`icbot sim` also has its own in tests/sim/test_sim_cli.py)
+    if args == ["--port", "70000"]:
+        result = _run(["sim", *args], tmp_path)
+    else:
+        monkeypatch.chdir(tmp_path)
+        result = _main(["sim", *args], monkeypatch, capsys)  # type: ignore[assignment]
+    line = _one_line(result)
     assert contains in line, line

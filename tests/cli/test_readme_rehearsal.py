@@ -42,6 +42,7 @@ def test_the_rehearsal_leaves_run_today_time_before_the_entry():
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_the_rehearsal_trades_and_checks(tmp_path):
     script = rehearsal_script()
     port = str(_free_port())

@@ -58,6 +58,7 @@ def silent() -> Iterator[Silent]:
     endpoint.close()
 
 
+@pytest.mark.slow
 def test_a_dead_alert_endpoint_during_the_ladder_delays_no_rung(make_day, silent):
     day = make_day(sim_config={"fill": NO_FILLS})  # nothing fills before the natural
     result = day.run(

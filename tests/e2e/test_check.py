@@ -1,5 +1,6 @@
 """`icbot check` end to end: reconciliation after the entry, exit accounting from leg fills, repair of missing
-exits, orphan positions and experiment resolution — the real CLI against the simulator, as launchd fires it."""
+exits, orphan positions, experiment resolution, short-strike touches and the day-end sweep — the real CLI against
+the simulator, as launchd fires it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from icbot.runner.demo import check_until_closed
 
 pytestmark = pytest.mark.e2e
 
+# The monitoring hours after the entry: x900 where a test needs a check inside a window of the day (the touch
+# between 11:40 and the 13:00 time exit: a check every ~25 virtual minutes, ~65 on a loaded machine), x2400 where
+# it only waits for the trade to close (09:33 -> 11:30 in 3 s real; the engine keeps pace at 3000,
+# tests/sim/test_session.py). Exits fill on the simulator's per-second engine whatever the speed; at x2400 a
+# check that takes 4 s on a loaded machine spans 2.7 virtual hours, hence the late default `until`.
 FAST = 900.0
+FASTER = 2400.0
 
 
 def open_trade(day) -> None:
@@ -23,9 +30,9 @@ def open_trade(day) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def monitor(day, until: str = "12:30") -> list[int]:
+def monitor(day, until: str = "15:30", speed: float = FAST) -> list[int]:
     """Speed the shared clock up and fire `check` every five virtual minutes until the trade is closed."""
-    fast = Clock.virtual(day.sim.clock.now(), FAST)
+    fast = Clock.virtual(day.sim.clock.now(), speed)
     day.sim.set_clock(fast)
 
     def run_check() -> int:
@@ -51,12 +58,16 @@ def signed_sum(execs) -> float:
     return sum(x.price * x.shares * (1 if x.side == "SLD" else -1) for x in execs)
 
 
-def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions(make_day):
+@pytest.mark.slow
+def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions_then_the_day_is_swept_once(make_day):
+    """The time exit closes the trade with P/L from the legs' executions and commissions; past the time exit's margin
+    the next check sweeps the account and sends the day's summary, once per session. (One held day; the day-end half
+    was tests/e2e/test_day_end.py's own run of this same day.)"""
     # Seed 7 drifts down toward the short put: no 3x stop by 11:30. The target is set out of reach (90 % of the
     # credit kept) so that a credit shifted by a loaded machine's later fill cannot make it close first.
     day = make_day(exits__profit_target_pct=90)
     open_trade(day)
-    codes = monitor(day)
+    codes = monitor(day, speed=FASTER)
     assert set(codes) == {0}
     trade = day.trade()
     assert trade.status == "closed" and trade.exit_reason == "time_exit"
@@ -75,12 +86,25 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions(make_day)
     assert alerts[-1]["type"] == "info" and "time_exit" in alerts[-1]["title"]
     assert "closed" in day.phases("ok") and "reconcile" in [e.phase for e in day.events()]
 
+    # the day's end: a quiet day is not a silent day
+    later = max(day.sim.clock.now(), ny_datetime(day.session.isoformat(), "11:40"))  # past the time exit's margin
+    day.sim.set_clock(Clock.virtual(later, 20.0))
+    swept = day.run("check")
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    summary = day.alerts_received()[-1]
+    assert summary["type"] == "info" and "day summary: P/L" in summary["title"]
+    assert "month to date" in summary["message"]
+    assert any(e.data and e.data.get("round") == "end_of_day" for e in day.events())
+    count = len(day.alerts_received())
+    assert day.run("check").returncode == 0 and len(day.alerts_received()) == count  # once per session
 
+
+@pytest.mark.slow
 def test_stop_exit_is_reported_with_its_reason(make_day):
     # Seed 7's drift reaches 1.3x the credit before 11:30; the target is out of reach (see above).
     day = make_day(exits__stop_multiple=1.3, exits__profit_target_pct=90)
     open_trade(day)
-    monitor(day)
+    monitor(day, speed=FASTER)
     trade = day.trade()
     assert trade.status == "closed" and trade.exit_reason == "stop"
     assert trade.pnl < 0
@@ -131,10 +155,11 @@ def test_orphan_position_is_an_urgent_alert(make_day):
     assert alerts[-1]["type"] == "failure" and "orphan" in alerts[-1]["title"]
 
 
+@pytest.mark.slow
 def test_experiment_trade_is_resolved_from_market_data(make_day):
     day = make_day(mode="experiment")
     open_trade(day)
-    monitor(day)
+    monitor(day, speed=FASTER)
     trade = day.trade()
     assert trade.status == "closed" and trade.exit_reason.startswith("experiment_")
     assert trade.pnl is not None
@@ -148,11 +173,12 @@ def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
     assert day.alerts_received() == []
 
 
+@pytest.mark.slow
 def test_short_strike_touched_between_checks_alerts_once(make_day):
     # Seed 7 dips through the short put at about 11:40; a later time exit keeps the trade open through it.
     day = make_day(exits__time_exit="13:00", exits__profit_target_pct=90)
     open_trade(day)
-    monitor(day, until="13:30")
+    monitor(day, until="13:30")  # x900: the dip must fall between two checks of the open trade
     touches = [a for a in day.alerts_received() if "touched" in a["title"]]
     assert [a["title"].split(": ")[1] for a in touches] == ["short put touched"]
     event = next(e for e in day.events() if e.phase == "touch")

@@ -21,6 +21,7 @@ def demo(*args: str, timeout: float = 120, **env_extra: str) -> subprocess.Compl
     return subprocess.run([ICBOT, "demo", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+@pytest.mark.slow
 def test_demo_prints_a_whole_simulated_day_and_keeps_its_journal(tmp_path):
     db = tmp_path / "demo.db"
     temp = tmp_path / "tmp"

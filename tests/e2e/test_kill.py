@@ -39,6 +39,7 @@ def held(day) -> dict[int, float]:
     return {c: p.qty for c, p in day.sim.sim.positions().items() if p.qty}
 
 
+@pytest.mark.slow
 def test_kill_cancels_exits_of_both_client_ids_closes_the_condor_and_leaves_the_account_flat(make_day):
     # run-today dies right after placing its first exit (client 31); check places the two missing ones (client 32).
     day = make_day()

@@ -36,7 +36,7 @@ def ny(at: datetime | str) -> datetime:
     return (datetime.fromisoformat(at) if isinstance(at, str) else at).astimezone(NEW_YORK)
 
 
-def test_happy_path_trades_by_the_rules_and_alerts_success(make_day):
+def test_happy_path_trades_by_the_rules_and_alerts_success_and_a_rerun_does_nothing(make_day):
     day = make_day()
     result = day.run("run-today")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -98,10 +98,7 @@ def test_happy_path_trades_by_the_rules_and_alerts_success(make_day):
     assert [a["type"] for a in alerts] == ["info"]
     assert "filled" in alerts[0]["title"]
 
-
-def test_rerun_after_a_complete_day_does_nothing(make_day):
-    day = make_day()
-    assert day.run("run-today").returncode == 0
+    # A rerun after the complete day does nothing: no order, no alert (formerly its own day of the same start).
     before = len(day.sim_orders())
     again = day.run("run-today", "--verbose")
     assert again.returncode == 0, again.stdout + again.stderr

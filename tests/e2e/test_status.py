@@ -32,6 +32,7 @@ def wait_for(predicate, what: str, seconds: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_status_during_an_open_trade_with_an_exit_lost_and_after_the_close(make_day):
     day = make_day(exits__time_exit="09:45")
     opened = day.run("run-today")

@@ -61,6 +61,7 @@ def trade_a_day(gw, until_ny: str) -> dict[str, object]:
     return out
 
 
+@pytest.mark.slow
 def test_a_whole_session_at_speed_3000_keeps_pace(sim_gateway_factory):
     gw = sim_gateway_factory(start="2026-11-24T09:30:00", speed=3000)  # 6000 left no slack on a busy CI machine
     result = trade_a_day(gw, "16:00:30")  # how fast, and how far the engine trails the clock: `make bench`
