@@ -50,7 +50,7 @@ report-check: $(STAMP)
 # What-if replays (docs/whatif.md): a simulated week traded and recorded by the real run-today and check, replayed
 # under six variants; the live-rules replay must give the live P/L within the slippage every day (~5 min).
 whatif-check: $(STAMP)
-	ICBOT_WHATIF_E2E=1 $(BIN)/pytest -q -s -n 1 tests/e2e/test_whatif.py
+	ICBOT_WHATIF_E2E=1 $(BIN)/pytest -q -s -p no:xdist tests/e2e/test_whatif.py  # in-process: -s shows the table
 
 chromium:  # Debian's chromium package (root, or through sudo)
 	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \

@@ -317,7 +317,7 @@ def test_whatif_variants_are_checked_when_the_file_is_read(tmp_path: Path) -> No
     good = _write(tmp_path, "whatif:\n  variants:\n    late: {time_exit: 14:00}\n    r30: {touch: 'roll:30'}\n")
     c = load_config(good, environ={})
     assert c.whatif.variants == {"late": {"time_exit": "14:00"}, "r30": {"touch": "roll:30"}}
-    assert c.whatif.slippage == 0.05 and c.whatif.record is True
+    assert c.whatif.slippage == 0.10 and c.whatif.record is True
     bad = _write(tmp_path, "whatif:\n  variants:\n    x: {stop_multiple: 1}\n")
     with pytest.raises(ConfigError, match=r"whatif\.variants\.x: variant 'x': stop_multiple 1 must be above 1"):
         load_config(bad, environ={})

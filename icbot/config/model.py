@@ -126,7 +126,7 @@ class WhatifConfig:
     and named variants (name → overrides by their config names, validated at load; icbot.core.whatif)."""
 
     record: bool = True
-    slippage: float = 0.05
+    slippage: float = 0.10  # per leg: SPXW market exits of legs in the money pay about this beyond the mid
     variants: Mapping[str, Mapping[str, float | str]] = field(default_factory=dict)
 
 
