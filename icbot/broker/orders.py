@@ -24,6 +24,7 @@ DONE = DONE_STATUSES
 ACK_TIMEOUT = 10.0  # virtual seconds for the gateway to acknowledge a placement, change or cancel
 # Answers to a cancel that mean "too late": the order is already done; its final status follows.
 CANCEL_TOO_LATE = frozenset({10147, 10148, 161})
+ORDER_REJECTED = 201
 
 
 class OrderDesk(MarketData):
@@ -77,8 +78,12 @@ class OrderDesk(MarketData):
         return [(c, t) for c, t in self.errors.get(order_id, [])[mark:] if not is_info(c)]
 
     def _last_error(self, order_id: int, since: int | None = None) -> str | None:
+        """The reason to show: IB's rejection of the order (201) before anything said after it (e.g. 10147 to a
+        change that crossed the rejection), else the last error."""
         errs = [(c, t) for c, t in self.errors.get(order_id, [])[since or 0 :] if not is_info(c)]
-        return f"{errs[-1][0]} {errs[-1][1]}" if errs else None
+        rejected = [(c, t) for c, t in errs if c == ORDER_REJECTED]
+        code, text = (rejected or errs or [(0, "")])[-1]
+        return f"{code} {text}" if code else None
 
     def order_state(self, order_id: int) -> OrderState:
         """The last state the gateway reported for an order this connection knows."""
@@ -178,8 +183,11 @@ class OrderDesk(MarketData):
         except GatewayUnavailable as exc:
             raise GatewayUnavailable(f"{exc}; the change of order {order_id} ({ref}) may or may not apply") from None
         errs = self._errors_since(order_id, mark)
-        if errs and not echoed() and not any(is_refusal(c, t) for c, t in errs):
-            # an unknown message is no refusal of the change until the gateway's echo fails to come
+        rejected_whole = any(c == ORDER_REJECTED for c, _ in errs)
+        if errs and not echoed() and (rejected_whole or not any(is_refusal(c, t) for c, t in errs)):
+            # An unknown message is no refusal of the change until the gateway's echo fails to come; a 201 during
+            # a change is IB rejecting the order itself after it had acknowledged it (docs/simulator.md,
+            # "reject-after-ack"): its Inactive status follows, and the caller gets the order as ended.
             answered = await self.wait_until(
                 lambda: echoed() or effective_status(trade) in DONE, self.ack_timeout, floor=1.0
             )

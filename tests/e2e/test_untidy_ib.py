@@ -11,11 +11,13 @@ import subprocess
 import pytest
 
 from icbot.core.refs import attempt_of, role_of
+from icbot.sim.fills import FillParams
 from tests.e2e.test_kill import wait_for
 
 pytestmark = pytest.mark.e2e
 
 EXITS = ("take_profit", "stop", "time_exit")
+NO_FILLS = FillParams(p_mid=0.0, p_near=0.0)
 
 
 def working_exits(day) -> list:
@@ -159,3 +161,14 @@ def test_kill_while_run_today_watches_its_exits_is_no_rejection_to_repair(make_d
     urgent = [a["title"] for a in day.alerts_received() if a["type"] == "failure"]
     assert urgent == ["icbot 2026-11-24: KILL"]  # kill's own urgent report (complete); nothing from run-today
     assert any("left to `icbot kill`" in e.message for e in day.events())
+
+
+def test_an_entry_rejected_as_it_is_re_priced_is_a_plain_no_trade(make_day):
+    # IB rejects the acknowledged entry at 09:32:05, the instant the ladder sends its second rung: the 201 reaches
+    # the re-price before the Inactive status does — IB rejecting the order, not the change (no fills: it never fills)
+    day = make_day(faults=["reject-after-ack=entry:5"], entry__reprice_seconds=5, sim_config={"fill": NO_FILLS})
+    ran = day.run("run-today")
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert [o.status for o in day.sim_orders()] == ["Inactive"]
+    assert day.trade().status == "no_trade" and "201" in day.trade().no_trade_reason
+    assert not any(a["type"] == "failure" for a in day.alerts_received())
