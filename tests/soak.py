@@ -562,7 +562,10 @@ class SoakDay:
         if "Traceback" in step.out:
             tb = step.out[step.out.index("Traceback") :].splitlines()
             self.violate("clean-exit", f"{step.label()}: Traceback in its output: {' | '.join(tb[-3:])}")
-        if not step.killed and not step.hung and step.code not in ALLOWED[step.command]:
+        allowed = ALLOWED[step.command]
+        if self.plan.profile == "untidy" and step.command == "run-today":
+            allowed = {0, 3}  # nothing kills it on an untidy day: IB's untidiness alone is no reason for a critical
+        if not step.killed and not step.hung and step.code not in allowed:
             last = [line for line in step.out.splitlines() if line.strip()][-2:]
             self.violate("clean-exit", f"{step.label()}: exit {step.code} ({' | '.join(last)})")
         if step.killed or step.hung:
