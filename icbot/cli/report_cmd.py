@@ -31,7 +31,8 @@ WEEKDAY_WORDS = {name: n for n, full in enumerate(WEEKDAY_NAMES) for name in (fu
 DEFAULT_LAST = 20  # trades the terminal shows unless --last says otherwise
 
 
-def _day(text: str | None, option: str) -> date | None:
+def parse_day(text: str | None, option: str) -> date | None:
+    """`--from`/`--to` as a date; one usage line for anything else (report and whatif share it)."""
     if text is None:
         return None
     try:
@@ -140,7 +141,7 @@ def report(
         raise UsageError(f"--mode: {mode!r} is not a mode; allowed: {', '.join(MODES)}")
     if starting_capital is not None and starting_capital <= 0:
         raise UsageError(f"--starting-capital: {starting_capital:g} must be above 0")
-    start, end = _day(from_, "--from"), _day(to, "--to")
+    start, end = parse_day(from_, "--from"), parse_day(to, "--to")
     if start and end and start > end:
         raise UsageError(f"--from {start} is after --to {end}")
     where = LogFilter(_exit_reasons(exit_reason), _weekdays(weekday), min_vix, max_vix)

@@ -9,23 +9,14 @@ import csv
 import json
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 import typer
 
+from icbot.cli.report_cmd import parse_day
 from icbot.cli.trade_cmd import CONFIG_OPTION
 from icbot.config import MODES
 from icbot.errors import UsageError
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option}: {text!r} is not a date YYYY-MM-DD") from None
 
 
 def whatif(
@@ -55,7 +46,7 @@ def whatif(
     from icbot.runner import whatif as run
     from icbot.store.reader import JournalReader, NoJournal
 
-    start, end = _day(from_, "--from"), _day(to, "--to")
+    start, end = parse_day(from_, "--from"), parse_day(to, "--to")
     if start and end and start > end:
         raise UsageError(f"--from {start} is after --to {end}")
     if mode is not None and mode not in MODES:
