@@ -798,7 +798,7 @@ class SoakDay:
                     self.result.notes.append(f"{tag}journal left pending: no entry was ever sent")
                 else:
                     self.violate("journal=broker", f"{tag}trade pending at the end; broker: {os_refs(mine)}")
-            reason = (trade.no_trade_reason or "").split(";")[0][:48]
+            reason = (trade.no_trade_reason or "").split(";")[0][:72]
             return f"{tag}{status}" + (f" ({reason})" if reason else "")
         perm_ids = {o.perm_id for o in mine}
         legs = [x for x in b.executions if x.contract.sec_type == "OPT" and x.order.perm_id in perm_ids]
