@@ -18,7 +18,7 @@ from ib_async import IB, Index, LimitOrder, MarketOrder, Option, StopOrder
 from ibapi.order_cancel import OrderCancel
 
 from tests.sim.helpers import SESSION, condor, connect, qualified_option, run, wait_until
-from tests.sim.test_ibapi_conformance import Recorder, option
+from tests.sim.test_ibapi_conformance import Recorder, ibapi_condor, option
 
 IC = (5920, 5940, 6065, 6085)
 Event = tuple[str, int, str, str]  # (openOrder | orderStatus, orderId, status, whyHeld)
@@ -366,7 +366,7 @@ def test_ibapi_sees_the_same_order_life_listings_and_account_limits(sim_gateway_
         assert app.wait(lambda: bool(app.of("positionEnd")))
         assert [(e[2], e[3]) for e in app.of("position")] == [("", Decimal(1))]
 
-        bag = _ibapi_bag(con_ids)
+        bag = ibapi_condor(con_ids)
         stop = _ibapi_order("SELL", "STP", aux=-19.5)
         stop.triggerMethod = 8
         app.placeOrder(next_id + 1, bag, stop)
@@ -409,19 +409,6 @@ def test_ibapi_sees_the_same_order_life_listings_and_account_limits(sim_gateway_
         app.disconnect()
         reader.join(5)
     assert not [e for e in app.of("error") if 501 <= e[2] < 600]
-
-
-def _ibapi_bag(con_ids: list[int]) -> Any:
-    from ibapi.contract import ComboLeg, Contract
-
-    bag = Contract()
-    bag.symbol, bag.secType, bag.currency, bag.exchange = "SPX", "BAG", "USD", "SMART"
-    bag.comboLegs = []
-    for con_id, action in zip(con_ids, ("BUY", "SELL", "SELL", "BUY"), strict=True):
-        leg = ComboLeg()
-        leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
-        bag.comboLegs.append(leg)
-    return bag
 
 
 def _ibapi_order(

@@ -129,6 +129,18 @@ def option(strike: float, right: str) -> Contract:
     return c
 
 
+def ibapi_condor(con_ids: list[int]) -> Contract:
+    """The condor as an ibapi BAG: long put, short put, short call, long call (con_ids in that order)."""
+    bag = Contract()
+    bag.symbol, bag.secType, bag.currency, bag.exchange = "SPX", "BAG", "USD", "SMART"
+    bag.comboLegs = []
+    for con_id, action in zip(con_ids, ("BUY", "SELL", "SELL", "BUY"), strict=True):
+        leg = ComboLeg()
+        leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
+        bag.comboLegs.append(leg)
+    return bag
+
+
 def test_ibapi_handshake_details_greeks_and_a_combo_fill(sim_gateway):
     app = Recorder()
     app.connect(sim_gateway.host, sim_gateway.port, 9)
@@ -161,13 +173,7 @@ def test_ibapi_handshake_details_greeks_and_a_combo_fill(sim_gateway):
         assert app.wait(lambda: {1, 2} <= {e[2] for e in app.of("tickPrice") if e[1] == 200})
         app.cancelMktData(200)
 
-        bag = Contract()
-        bag.symbol, bag.secType, bag.currency, bag.exchange = "SPX", "BAG", "USD", "SMART"
-        bag.comboLegs = []
-        for con_id, action in zip(con_ids, ("BUY", "SELL", "SELL", "BUY"), strict=True):
-            leg = ComboLeg()
-            leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
-            bag.comboLegs.append(leg)
+        bag = ibapi_condor(con_ids)
         order = Order()
         order.action, order.orderType, order.totalQuantity = "BUY", "LMT", Decimal(1)
         order.lmtPrice, order.tif, order.orderRef = 5.0, "DAY", "ibapi:combo"  # far through the natural: fills
