@@ -243,18 +243,24 @@ class FaultPlan:
     def _of(self, kind: str) -> list[Fault]:
         return [f for f in self.faults if f.kind == kind]
 
+    def _fire(self, kind: str, now: datetime, *, first_only: bool = False, order_ref: str | None = None) -> list[Fault]:
+        """The one-shot faults of `kind` due now (aimed at `order_ref` when given), marked fired: each acts once."""
+        out = []
+        for f in self._of(kind):
+            if not f.fired and f.started(now) and (order_ref is None or _aims(f.target, order_ref)):
+                f.fired = True
+                out.append(f)
+                if first_only:
+                    break
+        return out
+
     def refusing(self, now: datetime) -> datetime | None:
         """The instant connections are accepted again, if they are refused now."""
         until = [f.until for f in self._of("refuse") if f.until is not None and now < f.until]
         return max(until) if until else None
 
     def due_drops(self, now: datetime) -> bool:
-        due = False
-        for f in self._of("drop"):
-            if not f.fired and f.started(now):
-                f.fired = True
-                due = True
-        return due
+        return bool(self._fire("drop", now))
 
     def order_arrived(self, now: datetime) -> bool:
         """Count a placeOrder; True when the connection must drop after it."""
@@ -269,22 +275,15 @@ class FaultPlan:
         return drop
 
     def take_reject(self, now: datetime) -> str | None:
-        for f in self._of("reject-next"):
-            if not f.fired and f.started(now):
-                f.fired = True
-                return f.reason
-        return None
+        fired = self._fire("reject-next", now, first_only=True)
+        return fired[0].reason if fired else None
 
     def read_only(self, now: datetime) -> bool:
         return any(f.started(now) for f in self._of("read-only"))
 
     def take_fill_on_cancel(self, now: datetime) -> bool:
         """True once: the cancel now arriving loses the race against a fill."""
-        for f in self._of("fill-on-cancel"):
-            if not f.fired and f.started(now):
-                f.fired = True
-                return True
-        return False
+        return bool(self._fire("fill-on-cancel", now, first_only=True))
 
     def greeks_blocked(self, now: datetime) -> bool:
         return any(f.window_active(now) for f in self._of("no-greeks"))
@@ -300,31 +299,18 @@ class FaultPlan:
         return min(limits) if limits else None
 
     def due_restarts(self, now: datetime) -> list[Fault]:
-        out = []
-        for f in self._of("restart"):
-            if not f.fired and f.started(now):
-                f.fired = True
-                out.append(f)
-        return out
+        return self._fire("restart", now)
 
     def due_restarts_lost(self, now: datetime) -> list[Fault]:
-        out = []
-        for f in self._of("restart-lost"):
-            if not f.fired and f.started(now):
-                f.fired = True
-                out.append(f)
-        return out
+        return self._fire("restart-lost", now)
 
     def farms_inactive(self, now: datetime) -> bool:
         return any(f.started(now) for f in self._of("farms-inactive"))
 
     def take_reject_after_ack(self, order_ref: str, now: datetime) -> Fault | None:
         """Once per fault: the first new order aimed at (orderRef contains the target) is rejected later."""
-        for f in self._of("reject-after-ack"):
-            if not f.fired and f.started(now) and _aims(f.target, order_ref):
-                f.fired = True
-                return f
-        return None
+        fired = self._fire("reject-after-ack", now, first_only=True, order_ref=order_ref)
+        return fired[0] if fired else None
 
     def late_fills_delay(self, now: datetime) -> float | None:
         """Virtual seconds by which executions and commissions trail a fill's orderStatus, if the fault is on."""
@@ -333,11 +319,8 @@ class FaultPlan:
 
     def take_exec_correction(self, now: datetime) -> float | None:
         """Once per fault: the delay after which the fill now being booked is corrected."""
-        for f in self._of("exec-correction"):
-            if not f.fired and f.started(now):
-                f.fired = True
-                return f.seconds or 0.0
-        return None
+        fired = self._fire("exec-correction", now, first_only=True)
+        return (fired[0].seconds or 0.0) if fired else None
 
     def greeks_unset(self, now: datetime) -> bool:
         return any(f.window_active(now) for f in self._of("unset-greeks"))

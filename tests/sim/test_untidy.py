@@ -260,9 +260,10 @@ def test_an_early_notice_with_an_unknown_code_comes_before_the_acknowledgement(s
 
 def test_ibapi_sees_the_late_rejection_as_201_then_inactive(sim_gateway_factory):
     from ibapi.client import EClient
-    from ibapi.contract import ComboLeg, Contract
     from ibapi.order import Order
     from ibapi.wrapper import EWrapper
+
+    from tests.sim.test_ibapi_conformance import ibapi_condor
 
     gw = sim_gateway_factory(faults=["reject-after-ack=*:10"])
     legs = [gw.sim.call(lambda s, k=k, r=r: s.market.find_option(r, k).con_id) for k, r in zip(IC, "PPCC", strict=True)]
@@ -295,13 +296,7 @@ def test_ibapi_sees_the_late_rejection_as_201_then_inactive(sim_gateway_factory)
     thread.start()
     try:
         assert app.ready.wait(5)
-        bag = Contract()
-        bag.symbol, bag.secType, bag.exchange, bag.currency = "SPX", "BAG", "SMART", "USD"
-        bag.comboLegs = []
-        for con_id, action in zip(legs, ("BUY", "SELL", "SELL", "BUY"), strict=True):
-            leg = ComboLeg()
-            leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
-            bag.comboLegs.append(leg)
+        bag = ibapi_condor(legs)
         order = Order()
         order.action, order.orderType, order.totalQuantity, order.lmtPrice = "BUY", "LMT", 1, -30.0
         order.orderRef = "any"
