@@ -129,7 +129,7 @@ def check(
 
 def _record_bars(config: Any, clock: Clock) -> None:
     """Today's trade is closed but its bars for what-if replays are not complete: record them (never fails)."""
-    from icbot.core.whatif import is_complete, recording_due
+    from icbot.core.whatif.bars import is_complete, recording_due
     from icbot.store.reader import JournalReader, NoJournal
 
     if not config.whatif.record:

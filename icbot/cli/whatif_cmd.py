@@ -42,7 +42,7 @@ def whatif(
 ) -> None:
     """Replay recorded days under variants of the live rules; a report, never an order (docs/whatif.md)."""
     from icbot.config import load_config
-    from icbot.core.whatif import VariantError
+    from icbot.core.whatif.variants import VariantError
     from icbot.runner import whatif as run
     from icbot.store.reader import JournalReader, NoJournal
 

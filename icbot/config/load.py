@@ -168,7 +168,7 @@ def _build(data: Mapping[Any, Any], source: Path | None) -> Config:
 
 def _whatif(s: Section) -> WhatifConfig:
     """`whatif:` — each variant is checked here, so a typo fails `config check`, not the first replay."""
-    from icbot.core.whatif import VariantError, variant_from_mapping
+    from icbot.core.whatif.variants import VariantError, variant_from_mapping
 
     record = s.flag("record")
     slippage = s.number("slippage", Range(lo=0, hi=5))

@@ -1,7 +1,7 @@
 """`check` records the 1-minute bars a what-if replay needs (docs/whatif.md), after its live work and within a
 request budget, so recording can never take a historical-data request the live trade needs.
 
-What: the trade's four legs, the strikes a variant could move to (icbot.core.whatif.strikes_to_record), and the
+What: the trade's four legs, the strikes a variant could move to (icbot.core.whatif.record_range), and the
 underlying index, from the entry until the close. When: a contract is fetched once it has `CHUNK` minutes not
 yet stored, or in the last `FINAL_WINDOW` before the close and after it (0DTE options expire at the close: what is
 not fetched by then may be gone). How much: IB allows 60 historical requests in any 10 minutes; recording takes
@@ -19,17 +19,10 @@ from typing import Any
 from icbot.broker.gateway import Gateway
 from icbot.core.journal import EventStatus, Trade
 from icbot.core.schedule import session_times, shared_calendar
-from icbot.core.whatif import BARS_PHASE as PHASE
-from icbot.core.whatif import (
-    INDEX,
-    BarRow,
-    contract_name,
-    is_complete,
-    parse_variant,
-    recording_due,
-    strikes_to_record,
-    variant_from_mapping,
-)
+from icbot.core.whatif.bars import BARS_PHASE as PHASE
+from icbot.core.whatif.bars import INDEX, BarRow, contract_name, is_complete, recording_due
+from icbot.core.whatif.record_range import strikes_to_record
+from icbot.core.whatif.variants import parse_variant, variant_from_mapping
 from icbot.core.zones import NEW_YORK
 from icbot.errors import IcbotError
 from icbot.runner.context import RunContext

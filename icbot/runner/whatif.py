@@ -16,17 +16,9 @@ from typing import Any
 from icbot.config import Config
 from icbot.core.journal import Event, EventStatus, Phase, TradeStatus
 from icbot.core.metrics import Report, TradeRow, build_report
-from icbot.core.whatif import (
-    LIVE,
-    LiveRules,
-    Outcome,
-    ReplayDay,
-    Variant,
-    day_bars,
-    parse_variant,
-    replay,
-    variant_from_mapping,
-)
+from icbot.core.whatif.bars import day_bars
+from icbot.core.whatif.replay import Outcome, ReplayDay, replay
+from icbot.core.whatif.variants import LIVE, LiveRules, Variant, parse_variant, variant_from_mapping
 from icbot.core.zones import NEW_YORK
 from icbot.store.reader import JournalReader
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from icbot.core.whatif import BarRow
+from icbot.core.whatif.bars import BarRow
 from icbot.store.base import StoreBase
 from icbot.store.codec import iso_date
 

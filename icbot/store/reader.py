@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from icbot.core.accounting import current_executions
 from icbot.core.journal import Alert, Event, Fill, Halt, HaltAction, OrderRecord, Run, Trade
-from icbot.core.whatif import BarRow
+from icbot.core.whatif.bars import BarRow
 from icbot.errors import StoreError
 from icbot.store.codec import iso_date
 from icbot.store.identity import APPLICATION_ID, ICBOT_TABLES, SQLITE_MAGIC, SYSTEM_TABLES

@@ -11,21 +11,11 @@ from hypothesis import strategies as st
 
 from icbot.core.journal import Mode, Trade, TradeStatus
 from icbot.core.settlement import ExitRules, experiment_exit
-from icbot.core.whatif import (
-    LIVE,
-    BarRow,
-    DayBars,
-    LiveRules,
-    ReplayDay,
-    TouchRule,
-    Variant,
-    VariantError,
-    day_bars,
-    implied_delta,
-    parse_variant,
-    replay,
-    strikes_to_record,
-)
+from icbot.core.whatif.bars import BarRow, DayBars, day_bars
+from icbot.core.whatif.blackscholes import bs_price, implied_delta
+from icbot.core.whatif.record_range import strikes_to_record
+from icbot.core.whatif.replay import ReplayDay, replay
+from icbot.core.whatif.variants import LIVE, LiveRules, TouchRule, Variant, VariantError, parse_variant
 from tests.core.day import DAY, ny
 
 RULES = LiveRules(25.0, 3.0, time(11, 30), 15.0, 16.9, 10.0, 0.05, 20.0, 0.05)
@@ -179,7 +169,6 @@ def test_stored_rows_become_close_instants():
 
 
 def test_implied_delta_round_trips_a_black_scholes_price():
-    from icbot.core.whatif import bs_price
 
     years = 4 / (365 * 24)
     price = bs_price("P", 6000.0, 5985.0, years, 0.18)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from icbot.core.whatif import BarRow
+from icbot.core.whatif.bars import BarRow
 from icbot.store.bars import last_minutes, record_bars
 from icbot.store.reader import JournalReader
 from icbot.store.repo import Store

@@ -13,56 +13,7 @@ Honesty rules that shape every function here:
   result says so in `gaps` and has no P/L, rather than a number filled in from elsewhere.
 """
 
-from icbot.core.whatif.bars import (
-    BARS_PHASE,
-    INDEX,
-    BarRow,
-    DayBars,
-    bar_close_instant,
-    contract_name,
-    day_bars,
-    is_complete,
-    parse_contract,
-    recording_due,
-    strikes_to_record,
-)
-from icbot.core.whatif.blackscholes import bs_price, implied_delta
-from icbot.core.whatif.replay import MULTIPLIER, Outcome, ReplayDay, replay
-from icbot.core.whatif.variants import (
-    LIVE,
-    TOUCH_ACTIONS,
-    LiveRules,
-    TouchRule,
-    Variant,
-    VariantError,
-    parse_variant,
-    variant_from_mapping,
-)
-
-__all__ = [
-    "BARS_PHASE",
-    "INDEX",
-    "LIVE",
-    "MULTIPLIER",
-    "TOUCH_ACTIONS",
-    "BarRow",
-    "DayBars",
-    "LiveRules",
-    "Outcome",
-    "ReplayDay",
-    "TouchRule",
-    "Variant",
-    "VariantError",
-    "bar_close_instant",
-    "bs_price",
-    "contract_name",
-    "day_bars",
-    "implied_delta",
-    "is_complete",
-    "parse_contract",
-    "parse_variant",
-    "recording_due",
-    "replay",
-    "strikes_to_record",
-    "variant_from_mapping",
-]
+# The modules, imported by name where they are needed (this file imports none, so that the journal reader and a
+# quiet `icbot check` load only `bars`): `variants` (a variant's overrides, parsed and checked), `bars` (the bars
+# table's names, a day's bars, whether recording is due), `record_range` (which strikes `check` records), `replay`
+# (a day walked again), `blackscholes` (a delta from a recorded price).
