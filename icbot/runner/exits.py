@@ -21,7 +21,7 @@ from icbot.core.facts import ComboLeg, ComboOrder, OrderState
 from icbot.core.journal import EXIT_ROLES, EventStatus, OrderStatus, Phase, Role
 from icbot.core.reconcile import protects
 from icbot.runner.context import RunContext
-from icbot.runner.records import record_intent, record_status
+from icbot.runner.records import record_intent, record_refusal, record_status
 
 ACKNOWLEDGED = frozenset(s for s in OrderStatus if s.is_acknowledged)
 ENDED = frozenset(s for s in OrderStatus if s.is_done)
@@ -76,18 +76,6 @@ async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: Role
     ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
     record_status(ctx, state)
     return state
-
-
-def record_refusal(ctx: RunContext, order: ComboOrder, exc: OrderRejected) -> None:
-    ctx.store.record_order_status(
-        order.order_ref,
-        status=OrderStatus.REJECTED,
-        filled=0,
-        remaining=order.quantity,
-        avg_fill_price=None,
-        at=ctx.now(),
-        message=str(exc),
-    )
 
 
 async def ensure_exits(

@@ -11,7 +11,7 @@ from datetime import date
 
 from icbot.core import refs
 from icbot.core.facts import ComboOrder, Execution, OrderState
-from icbot.core.journal import Role
+from icbot.core.journal import OrderStatus, Role
 from icbot.runner.context import RunContext
 
 
@@ -46,6 +46,19 @@ def record_status(ctx: RunContext, state: OrderState, message: str = "") -> None
         avg_fill_price=state.avg_fill_price,
         at=ctx.now(),
         message=message or (state.last_error or ""),
+    )
+
+
+def record_refusal(ctx: RunContext, order: ComboOrder, exc: Exception) -> None:
+    """The gateway refused the order (it does not exist there, or is Inactive): journaled as rejected, with why."""
+    ctx.store.record_order_status(
+        order.order_ref,
+        status=OrderStatus.REJECTED,
+        filled=0,
+        remaining=order.quantity,
+        avg_fill_price=None,
+        at=ctx.now(),
+        message=str(exc),
     )
 
 

@@ -36,7 +36,7 @@ from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
 from icbot.runner.entry import EntryOutcome, work_entry
 from icbot.runner.gather import await_entry_executions, day_facts, gather_day
-from icbot.runner.records import record_intent, record_status
+from icbot.runner.records import record_intent, record_refusal, record_status
 from icbot.runner.signals import Stop
 
 # How long before the entry instant a run may start (connect, load the chain, stream greeks). Earlier fires —
@@ -647,15 +647,7 @@ class FreshDay:
         ref = order.order_ref
         found = [s for s in await self.gw.find_by_ref(ref) if s.order_ref == ref and (not s.is_done or s.filled > 0)]
         if not found:
-            self.ctx.store.record_order_status(
-                ref,
-                status=OrderStatus.REJECTED,
-                filled=0,
-                remaining=order.quantity,
-                avg_fill_price=None,
-                at=self.ctx.now(),
-                message=str(exc),
-            )
+            record_refusal(self.ctx, order, exc)
             raise NoTrade(f"entry refused by the gateway: {exc}", phase=Phase.ORDER) from exc
         live = found[-1]
         self.ctx.journal(
