@@ -596,7 +596,8 @@ class SoakDay:
 
     def others_legs(self, step: Step) -> frozenset[int]:
         """The legs of the other installation's condor: a check or run-today answers only for its own and for
-        orphans; `kill` (which cancels every icbot order on the account) answers for everything."""
+        orphans; `kill` answers for everything: it cancels its own installation's orders and leaves the other's, whose
+        exits must still cover that installation's condor."""
         if len(self.insts) == 1 or step.command == "kill":
             return frozenset()
         mine = next(i for i in self.insts if i.name == step.inst).installation_id()
