@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from ib_async import IB
 
-from icbot.clock import NEW_YORK, Clock, ny_datetime, real_monotonic
+from icbot.clock import NEW_YORK, ny_datetime, real_monotonic
 from icbot.config.model import ExitsConfig
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.sim.protocol import SERVER_VERSION
@@ -458,7 +458,7 @@ def bench_status(ws: Workspace) -> list[Result]:
             return [Result(target, f"< {goal:g} s", "no open trade", False, why) for target, _, goal in STATUS_TARGETS]
         # From here on the day runs at speed 1, as a real one does (the simulator's own work then costs what a real
         # gateway's would, not five times that, on the cores the measured process needs).
-        gw.set_clock(Clock.virtual(gw.clock.now(), 1.0))
+        gw.set_speed(1.0)
         env = clean_env(**gw.env())
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         results = []

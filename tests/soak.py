@@ -695,8 +695,7 @@ class SoakDay:
 
     def monitor(self) -> None:
         assert self.gw is not None
-        fast = Clock.virtual(self.clock.now(), self.monitor_speed)
-        self.gw.set_clock(fast)
+        self.gw.set_speed(self.monitor_speed)
         cfg = load_config(self.insts[0].config, environ={})
         times = session_times(shared_calendar(), self.plan.day, cfg.entry, cfg.exits)
         assert times is not None

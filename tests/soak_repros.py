@@ -20,7 +20,6 @@ from pathlib import Path
 
 import yaml
 
-from icbot.clock import Clock
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.store.repo import Store
 
@@ -80,7 +79,7 @@ def kill_race(tmp: Path) -> bool:
         icbot(gw, cfg, "kill", "--yes")
         after_kill = held(gw)
         print(f"  held after the kill: {after_kill}")
-        gw.set_clock(Clock.virtual(gw.clock.now(), 300))
+        gw.set_speed(300)
         code = icbot(gw, cfg, "check")
         print(f"  held after check (exit {code}): {held(gw)}; working icbot orders: {working_exits(gw)}")
         with Store.open(tmp / "a" / "icbot.db", readonly=True) as store:
@@ -118,8 +117,7 @@ def read_only_partial(tmp: Path) -> bool:
         text["size"] = {"mode": "fixed", "contracts": 2, "max_contracts": 2}
         cfg.write_text(yaml.safe_dump(text), encoding="utf-8")
         icbot(gw, cfg, "run-today")
-        fast = Clock.virtual(gw.clock.now(), 300)
-        gw.set_clock(fast)
+        fast = gw.set_speed(300)
         while fast.now_ny().strftime("%H:%M") < "11:45":
             icbot(gw, cfg, "check")
             fast.sleep(300)

@@ -129,8 +129,7 @@ def run_demo(
         code = _run_cli(["run-today", "--config", str(cfg_path)], env, echo, "  ")
         result = DemoResult(day, db_path, code)
         # Re-anchor the shared clock at the current virtual instant, much faster, for the monitoring hours.
-        fast = Clock.virtual(gw.clock.now(), MONITOR_SPEED)
-        gw.set_clock(fast)
+        fast = gw.set_speed(MONITOR_SPEED)
         echo("")
         echo(f"$ icbot check   (every {CHECK_EVERY.seconds // 60} virtual minutes, virtual clock ×{MONITOR_SPEED:g})")
         give_up = ny_datetime(day.isoformat(), GIVE_UP_AT)

@@ -10,7 +10,7 @@ import time
 import pytest
 from ib_async import IB, LimitOrder, Option
 
-from icbot.clock import Clock, ny_datetime
+from icbot.clock import ny_datetime
 from icbot.core.refs import role_of
 from icbot.runner.demo import check_until_closed
 
@@ -32,8 +32,7 @@ def open_trade(day) -> None:
 
 def monitor(day, until: str = "15:30", speed: float = FAST) -> list[int]:
     """Speed the shared clock up and fire `check` every five virtual minutes until the trade is closed."""
-    fast = Clock.virtual(day.sim.clock.now(), speed)
-    day.sim.set_clock(fast)
+    fast = day.sim.set_speed(speed)
 
     def run_check() -> int:
         r = day.run("check")
@@ -87,8 +86,7 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions_then_the_
     assert "closed" in day.phases("ok") and "reconcile" in [e.phase for e in day.events()]
 
     # the day's end: a quiet day is not a silent day
-    later = max(day.sim.clock.now(), ny_datetime(day.session.isoformat(), "11:40"))  # past the time exit's margin
-    day.sim.set_clock(Clock.virtual(later, 20.0))
+    day.sim.set_speed(20.0, not_before=ny_datetime(day.session.isoformat(), "11:40"))  # past the time exit's margin
     swept = day.run("check")
     assert swept.returncode == 0, swept.stdout + swept.stderr
     summary = day.alerts_received()[-1]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from icbot.clock import Clock, ny_datetime
+from icbot.clock import ny_datetime
 from icbot.core.journal import Role
 from icbot.core.refs import day_prefix, role_of
 from icbot.runner.demo import check_until_closed
@@ -58,8 +58,7 @@ def trade_the_day(day: Day, codes: list[int]) -> None:
     assert day.sim is not None
     entry = day.run("run-today")
     assert entry.returncode == 0, entry.stdout + entry.stderr
-    fast = Clock.virtual(day.sim.clock.now(), FAST)
-    day.sim.set_clock(fast)
+    fast = day.sim.set_speed(FAST)
     codes += check_until_closed(
         fast,
         run_check=lambda: day.run("check").returncode,

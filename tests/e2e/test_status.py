@@ -80,7 +80,7 @@ def test_status_during_an_open_trade_with_an_exit_lost_and_after_the_close(make_
     assert status(day, "--offline")["exit_code"] == 0  # journal first: it still believes the stop works
 
     # the time exit (09:45 here) closes the trade; check records it; status shows the realised P/L
-    day.sim.set_clock(Clock.virtual(day.sim.clock.now(), 300.0))
+    day.sim.set_speed(300.0)
     time_exit = next(o for o in day.sim_orders() if o.req.order_ref.split("/")[0].endswith(":time_exit"))
     wait_for(lambda: day.sim.sim.order(time_exit.order_id, time_exit.client_id).status == "Filled", "the time exit")
     checked = day.run("check")

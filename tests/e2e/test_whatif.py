@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from icbot.clock import Clock, ny_datetime
+from icbot.clock import ny_datetime
 from icbot.sim.fills import FillParams
 from icbot.sim.fixture import start_sim
 from tests.e2e.conftest import Day
@@ -67,8 +67,7 @@ def trade_and_record(day: Day) -> list[int]:
     assert day.sim is not None
     entry = day.run("run-today")
     assert entry.returncode == 0, entry.stdout + entry.stderr
-    fast = Clock.virtual(day.sim.clock.now(), FAST)
-    day.sim.set_clock(fast)
+    fast = day.sim.set_speed(FAST)
     codes = []
     until = ny_datetime(day.session.isoformat(), "18:30")
     while fast.now() < until and not (fast.now() > ny_datetime(day.session.isoformat(), "16:00") and recorded(day)):

@@ -23,7 +23,6 @@ from ib_async import Trade as IbTrade
 
 from icbot.broker.types import ComboLeg as ComboLegSpec
 from icbot.broker.types import ComboOrder
-from icbot.clock import Clock
 from icbot.config import load_config
 from icbot.core import refs
 from icbot.core.journal import Alert, AlertLevel, EventStatus, Phase, Trade, TradeStatus
@@ -79,7 +78,7 @@ class Desk:
         return [a for a in self.store.alerts() if a.level is level]
 
     def faster(self, speed: float) -> None:
-        self.sim.set_clock(Clock.virtual(self.sim.clock.now(), speed))
+        self.sim.set_speed(speed)
 
     def exits_at_sim(self) -> dict[str, Any]:
         return {

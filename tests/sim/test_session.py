@@ -100,7 +100,7 @@ def test_the_clock_can_be_switched_to_a_faster_one_mid_run(sim_gateway_factory):
         await ib.qualifyContractsAsync(opt)
         timed = ib.placeOrder(opt, MarketOrder("BUY", 1, goodAfterTime=f"{SESSION} 10:30:00 US/Eastern"))
         assert await wait_until(lambda: timed.orderStatus.status == "PreSubmitted")
-        gw.set_clock(Clock.virtual(gw.clock.now(), 36_000))  # an hour every 0.1 s
+        gw.set_speed(36_000)  # an hour every 0.1 s
         assert gw.env()["ICBOT_CLOCK"].endswith("x36000")
         assert await wait_until(lambda: timed.orderStatus.status == "Filled", timeout=3)
         ib.disconnect()
