@@ -110,10 +110,16 @@ def test_usage_errors_are_one_line_and_exit_2(config, args, words):
     assert line.startswith("icbot: ") and words in line
 
 
+def signal_masks(pid: int) -> str:
+    """The process's ignored, blocked and caught signal masks, for a failure message."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return " ".join(line.replace("\t", "") for line in lines if line.startswith(("SigIgn", "SigBlk", "SigCgt")))
+
+
 def test_watch_redraws_until_ctrl_c(config):
     proc = subprocess.Popen(
         [str(ICBOT), "status", "--offline", "--json", "--watch", "1", "-c", str(config)],
-        env=env(),
+        env=env(PYTHONFAULTHANDLER="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -122,7 +128,13 @@ def test_watch_redraws_until_ctrl_c(config):
     try:
         lines = [proc.stdout.readline() for _ in range(2)]  # two redraws, one object per line
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
+        try:
+            _out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # seen once in a full run: say where it was and how its signals stood
+            masks = f"child: {signal_masks(proc.pid)}; test: {signal_masks(os.getpid())}"
+            proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER prints every thread's stack
+            _out, err = proc.communicate(timeout=10)
+            pytest.fail(f"--watch went on after SIGINT ({masks}):\n{err}")
     finally:
         proc.kill()
     assert [json.loads(line)["exit_code"] for line in lines] == [4, 4]
