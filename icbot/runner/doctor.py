@@ -136,8 +136,7 @@ def journal_facts(path: Path) -> tuple[JournalFacts, Store | None]:
 
 
 def _pending_migrations(path: Path) -> tuple[str, ...]:
-    from sqlite_utils import Database
-
+    from icbot.store.lite import Database
     from icbot.store.schema import migrations
 
     try:

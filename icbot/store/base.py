@@ -11,8 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database
-
+from icbot.store.lite import Database
 from icbot.store.rows import record, records
 
 R = TypeVar("R")

@@ -15,10 +15,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from icbot.errors import SchemaOutdated, StoreError
 from icbot.store.identity import SQLITE_MAGIC as SQLITE_MAGIC
+from icbot.store.lite import Database
 from icbot.store.schema import APPLICATION_ID, ICBOT_TABLES, SYSTEM_TABLES, known_migration_names, migrations
 
 BUSY_TIMEOUT_MS = 5000

@@ -24,8 +24,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database
-
 from icbot import __version__
 from icbot.core.journal import (
     TRADE_MANAGED,
@@ -43,6 +41,7 @@ from icbot.core.journal import (
 from icbot.errors import StoreError
 from icbot.store.codec import iso_at, iso_date, iso_instant, to_column, to_json
 from icbot.store.db import open_database
+from icbot.store.lite import Database
 from icbot.store.orders import OrderJournal
 from icbot.store.rows import field_types
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import secrets
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
 # re-exported: defined without sqlite-utils for the read-only reader (icbot.store.identity)
 from icbot.store.identity import APPLICATION_ID as APPLICATION_ID
 from icbot.store.identity import ICBOT_TABLES as ICBOT_TABLES
 from icbot.store.identity import SYSTEM_TABLES as SYSTEM_TABLES
+from icbot.store.lite import Database, Migrations
 
 MIGRATION_SET = "icbot"
 

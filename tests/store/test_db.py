@@ -201,3 +201,24 @@ def test_an_older_journal_is_migrated_forward_keeping_its_rows(tmp_path: Path):
         assert old is not None and old.status is TradeStatus.CLOSED and old.exits_ok is None
         row = store.save_trade(DAY, "paper", AT, exits_ok=True, time_exit_at="2026-11-24T11:30:00-05:00")
         assert row.exits_ok is True and row.time_exit_at == datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
+
+
+def test_the_journal_writer_imports_sqlite_utils_without_pandas_and_pandas_still_imports_after():
+    """icbot.store.lite keeps sqlite-utils from importing pandas and numpy (0.2 s at every check); a later import
+    of pandas (the exchange calendar) is not harmed, and a journal still opens, writes and reads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tempfile; from pathlib import Path; from datetime import date, datetime, UTC; "
+        "from icbot.store import Store; "
+        "loaded = [m for m in ('pandas', 'numpy') if m in sys.modules]; "
+        "store = Store.open(Path(tempfile.mkdtemp()) / 'icbot.db'); "
+        "store.save_trade(date(2026, 11, 24), 'paper', datetime(2026, 11, 24, 14, 32, tzinfo=UTC), status='open', "
+        "quantity=1, credit=4.35); "
+        "print(store.trade(date(2026, 11, 24), 'paper').credit); store.close(); "
+        "import pandas, sqlite_utils.db as d; print(loaded, d.pd is None, pandas.Timestamp(0).year)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["4.35", "[] True 1970"]

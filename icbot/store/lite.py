@@ -1,0 +1,38 @@
+"""sqlite-utils, imported without pandas and numpy.
+
+sqlite-utils imports pandas and numpy when they are installed, only to map their value types to column types
+when a table is created from inserted values. icbot writes only Python values, into tables its own migrations
+create, so those mappings are never used; importing pandas costs every journal-writing process about 0.2 s of
+CPU (a `check` every five minutes, each test's subprocess). exchange_calendars installs pandas, so it is there.
+
+While sqlite-utils is imported, the two names are marked as missing in `sys.modules` (Python's documented way
+to make an import raise ImportError), unless a module has already imported them; afterwards the marks are
+removed, so a later `import pandas` (exchange_calendars, building the calendar) imports it as usual.
+"""
+
+from __future__ import annotations
+
+import sys
+
+_SKIPPED = ("pandas", "numpy")
+
+
+def _import_without_pandas() -> None:
+    marked = [name for name in _SKIPPED if name not in sys.modules]
+    for name in marked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+        import sqlite_utils.migrations  # noqa: F401
+    finally:
+        for name in marked:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
+_import_without_pandas()
+
+from sqlite_utils import Database  # noqa: E402
+from sqlite_utils.migrations import Migrations  # noqa: E402
+
+__all__ = ["Database", "Migrations"]
