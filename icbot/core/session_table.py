@@ -16,6 +16,8 @@ keeps it in a small cache file keyed by the exchange_calendars version (icbot/ru
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
-FORMAT = 1  # bump when the JSON form changes: an older cache is then rebuilt
+FORMAT = 2  # bump when the JSON form changes: an older cache is then rebuilt (2: with its checksum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ class SessionTable:
 
     # -- the cache file's form -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "format": FORMAT,
             "source": self.source,
             "first": self.first.isoformat(),
@@ -99,12 +101,17 @@ class SessionTable:
             "closed": {d.isoformat(): name for d, name in sorted(self.closed.items())},
             "hours": {d.isoformat(): [f"{o:%H:%M}", f"{c:%H:%M}"] for d, (o, c) in sorted(self.hours.items())},
         }
+        return body | {"sha256": _digest(body)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SessionTable:
-        """The table from `to_json`'s form; ValueError when it is not that form (the cache is then rebuilt)."""
+        """The table from `to_json`'s form; ValueError when it is not that form or its content does not match its
+        checksum (a truncated or hand-edited file: the cache is then rebuilt, never trusted by run-today)."""
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise ValueError("not a session table of this icbot version")
+        body = {k: v for k, v in data.items() if k != "sha256"}
+        if data.get("sha256") != _digest(body):
+            raise ValueError("the session table does not match its checksum")
         try:
             return cls(
                 first=date.fromisoformat(data["first"]),
@@ -118,6 +125,11 @@ class SessionTable:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed session table: {exc}") from None
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    """The checksum of a table's JSON form, over a canonical rendering (sorted keys, no spaces)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def table_from_calendar(cal: ExchangeCalendar, source: str = "") -> SessionTable:

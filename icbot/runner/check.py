@@ -20,7 +20,6 @@ from icbot.core import refs
 from icbot.core.actions import EXIT_CRITICAL, EXIT_OK, Critical, PlaceExits, ReprotectRemainder
 from icbot.core.journal import AlertLevel, EventStatus, Phase, Trade
 from icbot.core.reconcile import Actor, assess
-from icbot.core.schedule import session_times, shared_calendar
 from icbot.core.settlement import ExitRules, Intended, experiment_exit, intended_positions, position_problems
 from icbot.errors import IcbotError
 from icbot.runner.apply import apply, critical
@@ -29,6 +28,7 @@ from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
 from icbot.runner.gather import copy_executions, gather_day
 from icbot.runner.recording import record_after_check
+from icbot.runner.sessions import day_session
 from icbot.runner.signals import Stop
 
 PLACES = (PlaceExits, ReprotectRemainder)  # actions that send new exits, watched for a late rejection
@@ -106,7 +106,7 @@ async def _check_live(ctx: RunContext, gw: Gateway, live: list[Trade]) -> int:
         day_ctx = ctx.for_date(trade.trade_date)
         try:
             facts = await gather_day(ctx, gw, trade, positions)
-            session = session_times(shared_calendar(), trade.trade_date, ctx.config.entry, ctx.config.exits)
+            session = day_session(ctx.config, trade.trade_date)
             actions = assess(facts, session=session, now=ctx.now(), actor=Actor.CHECK)
             done = await apply(day_ctx, gw, actions)
             if done == EXIT_OK and session is not None and any(isinstance(a, PLACES) for a in actions):

@@ -18,7 +18,6 @@ from typing import Any
 
 from icbot.broker.gateway import Gateway
 from icbot.core.journal import EventStatus, Trade
-from icbot.core.schedule import session_times, shared_calendar
 from icbot.core.whatif.bars import BARS_PHASE as PHASE
 from icbot.core.whatif.bars import INDEX, BarRow, contract_name, is_complete, recording_due
 from icbot.core.whatif.record_range import strikes_to_record
@@ -26,6 +25,7 @@ from icbot.core.whatif.variants import parse_variant, variant_from_mapping
 from icbot.core.zones import NEW_YORK
 from icbot.errors import IcbotError
 from icbot.runner.context import RunContext
+from icbot.runner.sessions import day_session
 from icbot.store.bars import last_minutes, record_bars
 
 CHUNK = timedelta(minutes=60)
@@ -80,7 +80,7 @@ async def record_day(ctx: RunContext, gw: Gateway, trade: Trade, *, extra_varian
     budget = min(PER_CHECK, WINDOW_BUDGET - _requests_in_window(events, now))
     if budget <= 0 or trade.entry_filled_at is None:
         return Recorded(0, 0, False)
-    session = session_times(shared_calendar(), day, ctx.config.entry, ctx.config.exits)
+    session = day_session(ctx.config, day)
     if session is None:
         return Recorded(0, 0, False)
     close = session.close

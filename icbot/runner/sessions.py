@@ -1,29 +1,38 @@
-"""The XNYS session table (icbot.core.session_table) for `icbot status`, cached in a small file.
+"""The XNYS session table (icbot.core.session_table), cached in a small file next to the journal.
 
-Loading exchange_calendars costs about half a second; `status --offline` has 0.3 s in all. So status reads the
-session table from ``calendar-XNYS.json`` next to the journal, and builds it from exchange_calendars (then
-writes it, atomically) only when the file is missing, unreadable, or was built by another exchange_calendars
-version or another icbot calendar range. The key is the installed exchange_calendars *version*, read from its
-package metadata directory name (a directory listing, not an import), because holidays and closures only ever
-change with an exchange_calendars release — the same release run-today and check use. The table covers the
-whole range icbot trades (2020–2035), so it never goes stale with the date.
+Loading exchange_calendars (and pandas under it) and building its calendar costs about half a second of CPU;
+`status --offline` has 0.3 s in all, and `check` runs every five minutes. So every command that needs a day's
+session hours (run-today, check, kill, status) reads the session table from ``calendar-XNYS.json`` next to the
+journal, and builds it from exchange_calendars (then writes it, atomically) only when the file is missing,
+unreadable, does not match its checksum, or was built by another exchange_calendars version or another icbot
+calendar range. The key is the installed exchange_calendars *version*, read from its package metadata directory
+name (a directory listing, not an import), because holidays and closures only ever change with an
+exchange_calendars release. The table covers the whole range icbot trades (2020–2035), so it never goes stale
+with the date, and it answers exactly what the calendar answers (tests/core/test_session_table.py, day by day).
 
-Trade-off: the first `status` after installing or upgrading exchange_calendars pays the half second once (and
-so does every `status` when the journal's folder is not writable); after that every status answers from the
-file. A hand-edited cache is not detected; delete the file to rebuild it.
+Trade-off: the first command after installing or upgrading exchange_calendars pays the half second once (and so
+does every command when the journal's folder is not writable); after that each answers from the file. A file
+changed by hand no longer matches its checksum and is rebuilt.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
 import tempfile
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from icbot.core.calendar import CALENDAR_END, CALENDAR_NAME, CALENDAR_START
 from icbot.core.session_table import SessionTable, table_from_calendar
+
+if TYPE_CHECKING:
+    from icbot.config import Config
+    from icbot.core.schedule import SessionTimes
 
 CACHE_NAME = f"calendar-{CALENDAR_NAME}.json"
 
@@ -57,12 +66,24 @@ def session_table(cache_dir: Path | None) -> SessionTable:
         cached = _read(path)
         if cached is not None and cached.source == key:
             return cached
-    from icbot.core.calendar import load_calendar
-
-    table = table_from_calendar(load_calendar(), source=key)
+    table = _built(key)
     if path is not None and trusted and path.parent.is_dir():
         _write(path, table)
     return table
+
+
+@functools.cache
+def _built(key: str) -> SessionTable:
+    """The table from the calendar, once per process (a process with the calendar loaded needs no file)."""
+    from icbot.core.calendar import load_calendar
+
+    return table_from_calendar(load_calendar(), source=key)
+
+
+def day_session(config: Config, day: date) -> SessionTimes | None:
+    """`day`'s open, close, entry, deadline and time exit under `config` (None: no session that day), from the
+    session table cached next to the journal; OutOfCalendarRange outside the calendar's range."""
+    return session_table(config.db_path.parent).session_times(day, config.entry, config.exits)
 
 
 def _read(path: Path) -> SessionTable | None:

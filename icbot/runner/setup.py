@@ -10,9 +10,10 @@ from pathlib import Path
 
 from icbot.clock import Clock
 from icbot.config import Config, load_config
-from icbot.core.schedule import SessionTimes, session_times, shared_calendar
+from icbot.core.schedule import SessionTimes
 from icbot.notify import Notifier
 from icbot.runner.context import Echo, RunContext
+from icbot.runner.sessions import day_session
 from icbot.store.repo import Store
 
 
@@ -23,7 +24,7 @@ def load(config_path: Path | None, environ: Mapping[str, str] | None = None) -> 
 
 def today_session(config: Config, clock: Clock) -> tuple[SessionTimes | None, object]:
     today = clock.now_ny().date()
-    return session_times(shared_calendar(), today, config.entry, config.exits), today
+    return day_session(config, today), today
 
 
 @contextmanager

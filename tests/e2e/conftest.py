@@ -8,6 +8,7 @@ command exactly as launchd would (plus ICBOT_CLOCK so the process shares the sim
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from icbot.core.journal import Event, OrderRecord, Trade
+from icbot.runner.sessions import CACHE_NAME, session_table
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.store.repo import Store
 from tests.webhook import Endpoint
@@ -121,13 +123,26 @@ def sink() -> Iterator[Endpoint]:
     ep.close()
 
 
+@pytest.fixture(scope="session")
+def calendar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session table's cache file (icbot/runner/sessions.py), built once per test process.
+
+    Each day's journal folder starts with a copy, as a journal folder does after its first command: otherwise
+    every test's first subprocess would load the exchange calendar to build it (half a second of CPU each).
+    Building it is tested in tests/runner/test_status_runner.py."""
+    folder = tmp_path_factory.mktemp("calendar")
+    session_table(folder)
+    return folder / CACHE_NAME
+
+
 @pytest.fixture
-def make_day(tmp_path: Path, sink: Endpoint) -> Iterator[Callable[..., Day]]:
+def make_day(tmp_path: Path, sink: Endpoint, calendar_cache: Path) -> Iterator[Callable[..., Day]]:
     """make_day(start="2026-11-24T09:30:30", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
 
     The day starts 90 virtual seconds (4.5 s real at x20) before the entry: a loaded CI machine can take 2-3 s to
     start a Python process that imports ib_async and pandas, and every such second is 20 virtual ones."""
     sims: list[SimGateway] = []
+    shutil.copy(calendar_cache, tmp_path / CACHE_NAME)
 
     def make(
         start: str = "2026-11-24T09:30:30",

@@ -41,6 +41,29 @@ def test_a_cache_of_another_exchange_calendars_version_or_a_broken_one_is_rebuil
     assert json.loads(cached.read_text())["source"] == sessions.cache_key()
     cached.write_text("{half a file")
     assert sessions.session_table(tmp_path) == table
+    edited = json.loads(cached.read_text())
+    edited["closed"].pop("2026-11-26")  # Thanksgiving taken out by hand: the checksum no longer matches
+    cached.write_text(json.dumps(edited))
+    assert sessions.session_table(tmp_path) == table
+    assert sessions.session_table(tmp_path).holiday(date(2026, 11, 26)) == "Thanksgiving"
+    assert "2026-11-26" in json.loads(cached.read_text())["closed"]
+
+
+def test_the_trading_commands_take_the_day_from_the_cache_without_loading_the_calendar(tmp_path):
+    """run-today, check and kill ask `setup.today_session` / `sessions.day_session`; with the cache next to the
+    journal neither exchange_calendars nor pandas is imported (half a second of CPU at every check)."""
+    sessions.session_table(tmp_path)
+    code = (
+        "import sys; from pathlib import Path; from datetime import date; "
+        "from icbot.config import Config, StorageConfig; from icbot.runner.sessions import day_session; "
+        "import icbot.runner.setup, icbot.store.repo; "
+        f"c = Config(storage=StorageConfig(db=Path({str(tmp_path / 'icbot.db')!r}))); "
+        "s = day_session(c, date(2026, 11, 27)); print(s.close.isoformat(), s.is_early_close); "
+        "sys.exit(1 if 'exchange_calendars' in sys.modules or 'pandas' in sys.modules else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, "the day's session loaded exchange_calendars: " + done.stdout + done.stderr
+    assert done.stdout.split() == ["2026-11-27T13:00:00-05:00", "True"]  # the day after Thanksgiving: a half day
 
 
 def test_without_a_folder_there_is_no_cache_but_still_a_table(tmp_path):
