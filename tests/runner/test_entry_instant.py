@@ -19,6 +19,7 @@ from icbot.errors import EXIT_OK
 from icbot.notify import Notifier
 from icbot.runner.records import record_intent
 from icbot.runner.run_today import RIVAL_CHECK_STANDS, FreshDay, run_day
+from icbot.sim.fills import FillParams
 from tests.runner import test_run_today_review as review
 from tests.runner.test_run_today_review import Harness
 
@@ -31,7 +32,14 @@ class Killed(BaseException):
 
 
 def test_the_order_leaves_at_the_instant_the_rival_check_before_it_the_decision_after_it(harness):
-    h: Harness = harness(start="2026-11-24T09:31:45", speed=2)  # 50 virtual ms are 25 real ones
+    # 50 virtual ms are 25 real ones; 4 real seconds before the instant; the first rung fills (the fill is not
+    # what is tested here)
+    h: Harness = harness(
+        start="2026-11-24T09:31:52",
+        speed=2,
+        sim_config={"fill": FillParams(p_mid=1.0, p_near=1.0)},
+        exits__confirm_seconds=1,
+    )
     assert h.run_day() == EXIT_OK, h.lines
     entry_at = h.session.entry_at
     placed = h.sim.sim.requests("placeOrder")

@@ -83,7 +83,7 @@ def harness(tmp_path: Path, sim_gateway_factory: Callable[..., SimGateway]) -> I
 
     def make(
         *,
-        start: str = "2026-11-24T09:31:00",
+        start: str = "2026-11-24T09:31:20",
         speed: float = 20.0,
         faults: list[str] | None = None,
         sim_config: dict[str, Any] | None = None,
@@ -91,6 +91,7 @@ def harness(tmp_path: Path, sim_gateway_factory: Callable[..., SimGateway]) -> I
         **config: Any,
     ) -> Harness:
         sim = sim_gateway_factory(start=start, speed=speed, faults=faults or [], **(sim_config or {}))
+        config.setdefault("exits__confirm_seconds", 5)  # run-today's watch of its exits: 30 virtual s by default
         loaded = load_config(write_sim_config(tmp_path, sim, mode=mode, **config), {})
         store = Store.open(loaded.db_path)
         stores.append(store)
