@@ -26,6 +26,7 @@ the connection probe.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist, median
@@ -149,6 +150,7 @@ def _side(
     fits = [out(k) / _z(d) for k, d in obs.items() if 2.0 <= d <= 40.0 and out(k) > 0]
     sigma = median(fits) if fits else sigma_model
     ordered = sorted(strikes, key=out)  # from the money outwards (strikes on the wrong side of the index first)
+    outs = [out(k) for k in ordered]  # ascending: every range below is a slice found by bisection, not a scan
     # The markers the band is fitted to lie MARKER_MARGIN beyond the rule's band, so that the market's move in
     # the last second before the entry does not carry them into it; the proof (`covered`) needs the rule alone.
     inner_seen, outer_seen = _markers(obs, out, min_delta - MARKER_MARGIN, max_delta + MARKER_MARGIN)
@@ -156,24 +158,26 @@ def _side(
     high = max((out(k) for k, d in obs.items() if d >= min_delta - MARKER_MARGIN), default=-math.inf)
     if inner_seen is not None:
         inner = inner_seen
-    else:
+    else:  # the outermost strike with out <= x and out < low, else the first
         x = _z(max_delta + ESTIMATE_PAD[0]) * sigma
-        inside = [k for k in ordered if out(k) <= x and out(k) < low]
-        inner = inside[-1] if inside else ordered[0]
+        n_inside = min(bisect_right(outs, x), bisect_left(outs, low))
+        inner = ordered[n_inside - 1] if n_inside else ordered[0]
     if outer_seen is not None:
         outer = outer_seen
-    else:
+    else:  # the innermost strike with out >= x, out > high and out > out(inner), else the last
         x = _z(max(min_delta - ESTIMATE_PAD[1], 0.5)) * sigma
-        beyond = [k for k in ordered if out(k) >= x and out(k) > high and out(k) > out(inner)]
-        outer = beyond[0] if beyond else ordered[-1]
-    core = [k for k in ordered if out(inner) <= out(k) <= out(outer)]
+        first = max(bisect_left(outs, x), bisect_right(outs, high), bisect_right(outs, out(inner)))
+        outer = ordered[first] if first < len(ordered) else ordered[-1]
+    core = ordered[bisect_left(outs, out(inner)) : bisect_right(outs, out(outer))]
     # the wings of every candidate and of the inner marker: up to (not including) the outer marker's own wing
-    wings = [k for k in ordered if out(outer) < out(k) < out(outer) + wing]
+    wings = ordered[bisect_right(outs, out(outer)) : bisect_left(outs, out(outer) + wing)]
     proof_in, proof_out = _markers(obs, out, min_delta, max_delta)
     covered = (
         proof_in is not None
         and proof_out is not None
-        and all((right, k) in seen for k in ordered if out(proof_in) < out(k) < out(proof_out))
+        and all(
+            (right, k) in seen for k in ordered[bisect_right(outs, out(proof_in)) : bisect_left(outs, out(proof_out))]
+        )
     )
     target = _z((min_delta + max_delta) / 2.0) * sigma
     scale = sigma if sigma > 0 else 1.0
