@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The tests, soaks and checks start icbot in hundreds of subprocesses. Where the environment sets
+# PYTHONDONTWRITEBYTECODE (some CI images and sandboxes do), none of them may cache icbot's compiled modules and each
+# compiles them from source again: about 0.1 s of CPU per process, and pytest's rewritten test modules once per
+# worker. These targets let Python keep its __pycache__ (ignored by git), as a default install does.
+PY_CACHE := env -u PYTHONDONTWRITEBYTECODE
 
 .PHONY: all setup test lint typecheck pytest demo bench report-check whatif-check chromium soak untidy clean
 
@@ -28,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q -n 3 --dist worksteal  # 3 workers on 2 cores: e2e tests mostly wait on the virtual clock; longest first: tests/conftest.py
+	$(PY_CACHE) $(BIN)/pytest -q -n 3 --dist worksteal  # 3 workers on 2 cores: e2e tests mostly wait on the virtual clock; longest first: tests/conftest.py
 
 test: lint typecheck pytest
 
@@ -45,12 +50,12 @@ report-check: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 		|| command -v google-chrome >/dev/null 2>&1 || $(MAKE) chromium
 	$(BIN)/python -m tests.report_browser --out build/report-check
-	ICBOT_REPORT_E2E=1 $(BIN)/pytest -q -n 1 tests/e2e/test_report.py
+	$(PY_CACHE) ICBOT_REPORT_E2E=1 $(BIN)/pytest -q -n 1 tests/e2e/test_report.py
 
 # What-if replays (docs/whatif.md): a simulated week traded and recorded by the real run-today and check, replayed
 # under six variants; the live-rules replay must give the live P/L within the slippage every day (~5 min).
 whatif-check: $(STAMP)
-	ICBOT_WHATIF_E2E=1 $(BIN)/pytest -q -s -p no:xdist tests/e2e/test_whatif.py  # in-process: -s shows the table
+	$(PY_CACHE) ICBOT_WHATIF_E2E=1 $(BIN)/pytest -q -s -p no:xdist tests/e2e/test_whatif.py  # in-process: -s shows the table
 
 chromium:  # Debian's chromium package (root, or through sudo)
 	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
@@ -61,12 +66,12 @@ chromium:  # Debian's chromium package (root, or through sudo)
 DAYS ?= 20
 SEED ?= 1
 soak: $(STAMP)
-	$(BIN)/python -m tests.soak --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
+	$(PY_CACHE) $(BIN)/python -m tests.soak --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
 
 # IB's untidy days (docs/simulator.md, "Untidy IB"): `icbot sim --profile untidy` per seed, run-today and checks
 # until after the time exit, judged as the soak judges; 20 seeds by default. `make untidy DAYS=5 SEED=40`.
 untidy: $(STAMP)
-	$(BIN)/python -m tests.soak --profile untidy --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
+	$(PY_CACHE) $(BIN)/python -m tests.soak --profile untidy --days $(DAYS) --seed $(SEED) $(if $(SEEDS),--seeds $(SEEDS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
