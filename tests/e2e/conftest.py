@@ -137,18 +137,18 @@ def calendar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_day(tmp_path: Path, sink: Endpoint, calendar_cache: Path) -> Iterator[Callable[..., Day]]:
-    """make_day(start="2026-11-24T09:30:45", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
+    """make_day(start="2026-11-24T09:30:30", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
 
-    The day starts 75 virtual seconds (3.75 s real at x20) before the entry. run-today needs about 2 real seconds
-    before it waits for the instant: its start-up (0.8 s, up to 1.5 s measured under the whole suite at -n 3) and
-    the 1.2 s that ib_async's request throttle holds the last lines of the band after the connection's burst. Under
-    the whole suite the slowest measured was 2.5 s, so 1.25 s of headroom is left; every real second is 20 virtual
-    ones, and a day's timed faults (09:32:05, ...) assume the entry at 09:32:00."""
+    The day starts 90 virtual seconds (4.5 s real at x20) before the entry. run-today needs about 2 real seconds
+    before it waits for the instant: its start-up (0.8 s) and the 1.2 s that ib_async's request throttle holds the
+    last lines of the band after the connection's burst. Under the whole suite on 2 cores that grows: the slowest
+    of 57 runs took 2.5 s at 3 workers and 3.3 s at 4. Every real second is 20 virtual ones, and a day's timed
+    faults (09:32:05, ...) assume the entry at 09:32:00."""
     sims: list[SimGateway] = []
     shutil.copy(calendar_cache, tmp_path / CACHE_NAME)
 
     def make(
-        start: str = "2026-11-24T09:30:45",
+        start: str = "2026-11-24T09:30:30",
         speed: float = 20.0,
         faults: list[str] | None = None,
         sim: bool = True,

@@ -173,10 +173,12 @@ def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
 
 @pytest.mark.slow
 def test_short_strike_touched_between_checks_alerts_once(make_day):
-    # Seed 7 dips through the short put at about 11:40; a later time exit (12:10) keeps the trade open through it.
-    day = make_day(exits__time_exit="12:10", exits__profit_target_pct=90)
+    # Seed 7 dips through the short put at about 11:40; a later time exit keeps the trade open through it (13:00:
+    # on a loaded machine a check spans many virtual minutes, and an earlier exit, 12:10, closed the trade before
+    # any check saw the dip).
+    day = make_day(exits__time_exit="13:00", exits__profit_target_pct=90)
     open_trade(day)
-    monitor(day, until="12:40")  # x900: the dip must fall between two checks of the open trade
+    monitor(day, until="13:30")  # x900: the dip must fall between two checks of the open trade
     touches = [a for a in day.alerts_received() if "touched" in a["title"]]
     assert [a["title"].split(": ")[1] for a in touches] == ["short put touched"]
     event = next(e for e in day.events() if e.phase == "touch")
