@@ -24,7 +24,7 @@ SimFactory = Callable[..., SimGateway]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest first, so the xdist workers (`make test`: `-n 3 --dist worksteal`) finish together: the whole
+    """Longest first, so the xdist workers (`make test`: `-n 4 --dist worksteal`) finish together: the whole
     simulated sessions (`slow`), then the other end-to-end tests, then the quick ones that fill the gaps at the end.
     The order within each tier is the files' own, the same on every worker."""
 
