@@ -7,18 +7,22 @@ CPU (a `check` every five minutes, each test's subprocess). exchange_calendars i
 
 While sqlite-utils is imported, the two names are marked as missing in `sys.modules` (Python's documented way
 to make an import raise ImportError), unless a module has already imported them; afterwards the marks are
-removed, so a later `import pandas` (exchange_calendars, building the calendar) imports it as usual.
+removed, so a later `import pandas` (exchange_calendars, building the calendar) imports it as usual. The marks
+are process-wide for that moment, so they are only set while this is the process's only thread (a command's start);
+otherwise (another thread might import pandas right then) sqlite-utils is imported as it is.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
 _SKIPPED = ("pandas", "numpy")
 
 
 def _import_without_pandas() -> None:
-    marked = [name for name in _SKIPPED if name not in sys.modules]
+    alone = threading.active_count() == 1
+    marked = [name for name in _SKIPPED if name not in sys.modules] if alone else []
     for name in marked:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
