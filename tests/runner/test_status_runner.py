@@ -50,7 +50,7 @@ def test_a_cache_of_another_exchange_calendars_version_or_a_broken_one_is_rebuil
 
 
 def test_the_trading_commands_take_the_day_from_the_cache_without_loading_the_calendar(tmp_path):
-    """run-today, check and kill ask `setup.today_session` / `sessions.day_session`; with the cache next to the
+    """run-today and check ask `setup.today_session` / `sessions.day_session`; with the cache next to the
     journal neither exchange_calendars nor pandas is imported (half a second of CPU at every check)."""
     sessions.session_table(tmp_path)
     code = (
