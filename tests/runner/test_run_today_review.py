@@ -83,7 +83,7 @@ def harness(tmp_path: Path, sim_gateway_factory: Callable[..., SimGateway]) -> I
 
     def make(
         *,
-        start: str = "2026-11-24T09:31:20",
+        start: str = "2026-11-24T09:31:00",  # 3 real s before the entry: the band waits 1.2 s on the throttle
         speed: float = 20.0,
         faults: list[str] | None = None,
         sim_config: dict[str, Any] | None = None,
