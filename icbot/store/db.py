@@ -12,15 +12,19 @@ Several icbot processes may open the same file at once (`run-today`, a `check` f
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from pathlib import Path
 
+from icbot.clock import real_monotonic
 from icbot.errors import SchemaOutdated, StoreError
 from icbot.store.identity import SQLITE_MAGIC as SQLITE_MAGIC
 from icbot.store.lite import Database
 from icbot.store.schema import APPLICATION_ID, ICBOT_TABLES, SYSTEM_TABLES, known_migration_names, migrations
 
 BUSY_TIMEOUT_MS = 5000
+LOCKED_RETRY_S = 0.02  # between tries when a new file is being initialised by another process
 
 
 def open_database(path: Path, *, readonly: bool = False) -> Database:
@@ -31,26 +35,41 @@ def open_database(path: Path, *, readonly: bool = False) -> Database:
         conn = _connect(path, readonly=readonly)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the icbot database {path}: {exc}") from None
-    try:
-        db = Database(conn, execute_plugins=False)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA foreign_keys = ON")
-        _check_identity(db, path)
-        if readonly:
-            if migrations.pending(db):
-                raise SchemaOutdated(
-                    f"{path} uses an older icbot schema; run any writing icbot command once to migrate it"
-                )
-        else:
-            _enable_wal(db)
-            _migrate(db, path)
-    except StoreError:
-        conn.close()
-        raise
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise StoreError(f"{path} is not a usable icbot database: {exc}") from None
-    return db
+    db = Database(conn, execute_plugins=False)
+    give_up = real_monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            _prepare(db, path, readonly=readonly)
+            return db
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.OperationalError as exc:
+            # Processes creating the same new file at once: switching it to WAL needs the file to itself, and
+            # SQLite answers "locked" at once, without its busy wait, where waiting could deadlock. Every step is
+            # idempotent (the migration re-checks under its write lock), so it is simply tried again.
+            if "locked" in str(exc) and real_monotonic() < give_up:
+                if conn.in_transaction:
+                    conn.rollback()
+                time.sleep(LOCKED_RETRY_S)
+                continue
+            conn.close()
+            raise StoreError(f"{path} is not a usable icbot database: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path} is not a usable icbot database: {exc}") from None
+
+
+def _prepare(db: Database, path: Path, *, readonly: bool) -> None:
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys = ON")
+    _check_identity(db, path)
+    if readonly:
+        if migrations.pending(db):
+            raise SchemaOutdated(f"{path} uses an older icbot schema; run any writing icbot command once to migrate it")
+    else:
+        _enable_wal(db)
+        _migrate(db, path)
 
 
 def _check_file(path: Path, *, readonly: bool) -> None:
@@ -88,8 +107,13 @@ def _enable_wal(db: Database) -> None:
 
 def _check_identity(db: Database, path: Path) -> None:
     """Refuse a foreign SQLite file or one written by a newer icbot, before writing anything to it."""
-    app_id = db.execute("PRAGMA application_id").fetchone()[0]
-    tables = set(db.table_names())
+    # One statement, so one snapshot: read apart, the id of a file another process is initialising could be seen
+    # before its commit and the tables after it, and the file be refused as foreign.
+    app_id, names = db.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id()), "
+        "(SELECT json_group_array(name) FROM sqlite_master WHERE type = 'table')"
+    ).fetchone()
+    tables = set(json.loads(names))
     if app_id == 0 and not (tables - SYSTEM_TABLES):
         return  # a brand-new (empty) file: ours to initialise
     if app_id != APPLICATION_ID:
