@@ -156,12 +156,12 @@ def _quiet_day(config: Any, clock: Clock, verbose: bool) -> NoReturn:
     at once — decided from the journal and the cached session table, without the broker."""
     from icbot.core.day_end import due_rounds
     from icbot.core.schedule import OutOfCalendarRange
-    from icbot.runner.sessions import session_table
+    from icbot.runner.sessions import day_session
     from icbot.store.reader import JournalReader, NoJournal
 
     now = clock.now_ny()
     try:
-        session = session_table(config.db_path.parent).session_times(now.date(), config.entry, config.exits)
+        session = day_session(config, now.date())
         with JournalReader.open(config.db_path) as reader:
             due = due_rounds(reader, config.mode, session, now)
     except (NoJournal, OutOfCalendarRange):

@@ -79,11 +79,12 @@ def _deltas(events: Sequence[Event]) -> tuple[dict[float, float], dict[float, fl
 
 def _close_at(config: Config, day: date) -> datetime:
     """The session's close from the cached session table (16:00 ET when the day is outside it)."""
-    from icbot.runner.sessions import session_table
+    from icbot.core.schedule import OutOfCalendarRange
+    from icbot.runner.sessions import day_session
 
     try:
-        session = session_table(config.db_path.parent).session_times(day, config.entry, config.exits)
-    except Exception:
+        session = day_session(config, day)
+    except OutOfCalendarRange:
         session = None
     if session is None:
         return datetime.combine(day, time(16, 0), NEW_YORK)
