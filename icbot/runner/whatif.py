@@ -17,7 +17,7 @@ from icbot.config import Config
 from icbot.core.journal import Event, EventStatus, Phase, TradeStatus
 from icbot.core.metrics import Report, TradeRow, build_report
 from icbot.core.whatif.bars import day_bars
-from icbot.core.whatif.replay import Outcome, ReplayDay, replay
+from icbot.core.whatif.replay import Outcome, ReplayDay, replay, report_group
 from icbot.core.whatif.variants import LIVE, LiveRules, Variant, parse_variant, variant_from_mapping
 from icbot.core.zones import NEW_YORK
 from icbot.store.reader import JournalReader
@@ -146,7 +146,7 @@ def _as_row(row: TradeRow, out: Outcome) -> TradeRow:
     return replace(
         row,
         pnl=out.pnl,
-        exit_reason=out.exit_reason or "",
+        exit_reason=report_group(out.exit_reason),
         exit_reason_raw=out.exit_reason,
         exit_debit=out.debit,
         credit=out.credit,

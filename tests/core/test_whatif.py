@@ -151,6 +151,21 @@ def test_touch_close_closes_that_side_and_the_rest_runs_on():
     assert out.pnl is not None and out.commissions == pytest.approx(8.0)
 
 
+def test_touch_close_of_both_sides_is_counted_as_a_stop_in_the_report():
+    """Both shorts touched in one minute: the variant closes the whole condor there. The report's engine groups exits
+    by the live words; the touch close is a stop there (it used to be a key the report did not know: KeyError)."""
+    from icbot.core.metrics import build_report, trade_row
+    from icbot.runner.whatif import _as_row
+
+    spx = [(5990.0, 6010.0)] * 5 + [(5899.0, 6101.0)] + [(5990.0, 6010.0)] * 300
+    out = replay(day(path_bars([1.8] * 300, spx=spx)), Variant("c", touch=TouchRule("close")), RULES, slippage=0.05)
+    assert out.exit_reason == "touch_close" and out.pnl is not None
+    row = _as_row(trade_row(trade(), target_delta=15.0), out)
+    assert (row.exit_reason, row.exit_reason_raw) == ("stop", "touch_close")
+    report = build_report([row], mode="paper", target_delta=15.0)
+    assert report.exit_reasons["stop"].count == 1
+
+
 def test_a_strike_not_recorded_is_named():
     out = replay(day(path_bars([1.8] * 300)), Variant("w", wing_width=30.0), RULES, slippage=0.05)
     assert out.pnl is None and out.gaps == ("strike P5870 not recorded",)

@@ -9,13 +9,24 @@ from datetime import date, datetime
 
 from icbot.core.actions import SaveTrade
 from icbot.core.journal import Trade
-from icbot.core.settlement import Bar, ExitRules, experiment_exit, touched_sides
+from icbot.core.metrics import EXIT_GROUPS
+from icbot.core.settlement import MULTIPLIER, Bar, ExitRules, experiment_exit, touched_sides
 from icbot.core.whatif.bars import INDEX, MINUTE, DayBars, contract_name
 from icbot.core.whatif.blackscholes import implied_delta
 from icbot.core.whatif.variants import LiveRules, Variant
 from icbot.core.zones import NEW_YORK
 
-MULTIPLIER = 100
+TOUCH_CLOSE = "touch_close"  # a `touch=close` variant closed the last side at a touch
+
+
+def report_group(reason: str | None) -> str:
+    """A variant's exit reason as the report groups exits (icbot.core.metrics.EXIT_GROUPS): the live rules' words
+    are groups already; a close at a touch is a protective exit and counts with the stops."""
+    if reason is None:
+        return ""
+    if reason == TOUCH_CLOSE:
+        return "stop"
+    return reason if reason in EXIT_GROUPS else "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +47,7 @@ class Outcome:
     variant: str
     trade_date: date
     pnl: float | None
-    exit_reason: str | None = None  # take_profit | stop | time_exit | touch_close
+    exit_reason: str | None = None  # take_profit | stop | time_exit | TOUCH_CLOSE
     exited_at: datetime | None = None
     minutes_in_trade: float | None = None
     credit: float | None = None
@@ -183,7 +194,7 @@ class _Walk:
             legs, carried, extra, note = step
             executions += extra
             if not legs:
-                return self._outcome((touch_at, "touch_close", carried), executions, per_leg, gaps, note)
+                return self._outcome((touch_at, TOUCH_CLOSE, carried), executions, per_leg, gaps, note)
             minutes = [m for m in minutes if m > touch_at]
         done, hole = self._segment(legs, minutes, carried)
         if done is not None:
