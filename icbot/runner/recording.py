@@ -21,7 +21,7 @@ from icbot.core.journal import EventStatus, Trade
 from icbot.core.whatif.bars import BARS_PHASE as PHASE
 from icbot.core.whatif.bars import INDEX, BarRow, contract_name, is_complete, recording_due
 from icbot.core.whatif.record_range import strikes_to_record
-from icbot.core.whatif.variants import parse_variant, variant_from_mapping
+from icbot.core.whatif.variants import variant_from_mapping
 from icbot.core.zones import NEW_YORK
 from icbot.errors import IcbotError
 from icbot.runner.context import RunContext
@@ -30,6 +30,9 @@ from icbot.store.bars import last_minutes, record_bars
 
 CHUNK = timedelta(minutes=60)
 FINAL_WINDOW = timedelta(minutes=20)
+# After the close, what IB has not given within this is not coming (0DTE options can become unfetchable soon after
+# 16:00): the day's recording ends there, so check stops connecting for it; the replay names what is missing.
+GIVE_UP_AFTER_CLOSE = timedelta(hours=1)
 WINDOW = timedelta(minutes=10)
 WINDOW_BUDGET = 40  # of IB's 60 historical requests per 10 minutes
 PER_CHECK = 20
@@ -71,7 +74,7 @@ def widest_wing(ctx: RunContext) -> float:
     return max(widths)
 
 
-async def record_day(ctx: RunContext, gw: Gateway, trade: Trade, *, extra_variants: Sequence[str] = ()) -> Recorded:
+async def record_day(ctx: RunContext, gw: Gateway, trade: Trade) -> Recorded:
     """Fetch what is due of `trade`'s day into the `bars` table; journal one `bars` event with the counts."""
     day = trade.trade_date
     day_ctx = ctx.for_date(day)
@@ -84,7 +87,7 @@ async def record_day(ctx: RunContext, gw: Gateway, trade: Trade, *, extra_varian
     if session is None:
         return Recorded(0, 0, False)
     close = session.close
-    wing = max([widest_wing(ctx), *(w for w in (parse_variant(t).wing_width for t in extra_variants) if w)])
+    wing = widest_wing(ctx)
     puts, calls = _deltas(events)
     listed = await gw.list_strikes(day)
     options = strikes_to_record(trade, puts, calls, listed, wing_width=wing)
@@ -114,15 +117,21 @@ async def record_day(ctx: RunContext, gw: Gateway, trade: Trade, *, extra_varian
                 bars = await gw.option_mid_bars(day, option[0], option[1], start, end)
         except IcbotError as exc:
             day_ctx.journal(PHASE, EventStatus.WARN, f"bars of {name} not recorded: {exc}", requests=requests)
-            return Recorded(requests, rows, False)
+            if now < close + GIVE_UP_AFTER_CLOSE:
+                return Recorded(requests, rows, False)
+            break  # an hour after the close a failing fetch ends the day's recording like a missing one
         got = [_row(name, b, index=option is None) for b in bars]
         rows += record_bars(ctx.store, day, ctx.mode, got)
         if bars:
             last[name] = max(last.get(name, first_start), _minute_of(bars[-1][0]))
     pending = sum(1 for name, _ in contracts if last.get(name, first_start) < close - MINUTE)
-    complete = pending == 0 and now >= close
+    given_up = pending > 0 and now >= close + GIVE_UP_AFTER_CLOSE
+    complete = (pending == 0 and now >= close) or given_up
     status = EventStatus.OK if complete else EventStatus.INFO
-    words = "complete" if complete else f"{pending} of {len(contracts)} contracts still to fetch"
+    if given_up:
+        words = f"ended an hour after the close with {pending} of {len(contracts)} contracts incomplete"
+    else:
+        words = "complete" if complete else f"{pending} of {len(contracts)} contracts still to fetch"
     day_ctx.journal(
         PHASE,
         status,
