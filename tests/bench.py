@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 from ib_async import IB
 
+from icbot.broker.market import MAX_LINES
 from icbot.clock import NEW_YORK, ny_datetime, real_monotonic
-from icbot.config.model import ExitsConfig
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.sim.protocol import SERVER_VERSION
 from icbot.sim.requests import parse_place_order
@@ -159,12 +159,10 @@ def journaled_at(db: Path, phase: str, status: str = "ok") -> datetime | None:
 ENTRY_TARGET = "entry order at the gateway after 09:32:00.000 ET"
 ENTRY_RUNS = 20  # `--entry-runs N` changes it; the goals are for a distribution, never for one sample
 ENTRY_P50_MS, ENTRY_MAX_MS = 20.0, 50.0  # the 10 ms one-way latency is the floor
-LINES_GOAL = 30
+LINES_GOAL = MAX_LINES
 # After the exits, run-today watches them for `exits.confirm_seconds` (30 s): nothing the entry benchmark measures,
 # so its runs skip the watch (20 runs would take 10 minutes longer).
-ENTRY_CONFIG: dict[str, Any] = (
-    {"exits": {"confirm_seconds": 0}} if "confirm_seconds" in getattr(ExitsConfig, "__dataclass_fields__", {}) else {}
-)
+ENTRY_CONFIG: dict[str, Any] = {"exits": {"confirm_seconds": 0}}
 
 
 @dataclass

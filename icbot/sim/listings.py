@@ -22,7 +22,6 @@ from icbot.sim.sessions import early_close
 GTH_START = time(20, 15)  # Cboe Global Trading Hours for SPX/SPXW/XSP: 20:15 the evening before ...
 GTH_END = time(9, 15)  # ... to 09:15 ET
 RTH_OPEN = time(9, 30)
-OPTIONS_CLOSE = time(16, 15)  # non-expiring SPX/SPXW/XSP options trade to 16:15 ET
 INDEX_CLOSE = time(16, 0)
 HOURS_DAYS = 7  # IB's contract details describe about a week of sessions, from today
 SPXW_DAILY_DAYS = 45  # SPXW (and XSP) list an expiry for every session this far ahead ...

@@ -62,13 +62,10 @@ class SimOrder:
     last_sec: int = 0
     done_at: datetime | None = None
     completed_status: str = ""
-    why_held: str = ""  # set explicitly (none of the simulator's paths do); see held_reason()
     leg_fills: dict[int, tuple[float, float]] = field(default_factory=dict)  # conId → (cum qty, avg price)
 
     def held_reason(self) -> str:
         """orderStatus.whyHeld: "trigger" while a stop waits un-elected at IB (IB simulates combo stops)."""
-        if self.why_held:
-            return self.why_held
         return "trigger" if self.is_stop and not self.triggered and self.status == "PreSubmitted" else ""
 
     @property
