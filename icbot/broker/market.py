@@ -23,7 +23,7 @@ from icbot.broker.band import OPTION_LINES, Band, Key
 from icbot.broker.band import band_strikes as _band_strikes
 from icbot.broker.band import entry_band as _entry_band
 from icbot.broker.contracts import Contracts
-from icbot.broker.convert import bars_from_ib, index_price, quote_from_ticker
+from icbot.broker.convert import bars_from_ib, index_price, num, quote_from_ticker
 from icbot.broker.errors import BrokerError, GatewayUnavailable, MarketDataUnavailable
 from icbot.broker.session import COMPETING_CODE, MARKET_DATA_CODES, REAL_FLOOR, SEND_RATE, log
 from icbot.broker.types import ChainSnapshot
@@ -197,8 +197,8 @@ class MarketData(Contracts):
             if line.ticker.time is None:
                 continue
             g = line.ticker.modelGreeks
-            delta = g.delta if g is not None else None
-            out[key] = abs(delta) * 100.0 if delta is not None and math.isfinite(delta) and delta != -2 else None
+            delta = num(g.delta) if g is not None else None  # ib_async has turned IB's -2 into None already
+            out[key] = abs(delta) * 100.0 if delta is not None else None
         return out
 
     @property
