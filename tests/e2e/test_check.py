@@ -16,12 +16,11 @@ from icbot.runner.demo import check_until_closed
 
 pytestmark = pytest.mark.e2e
 
-# The monitoring hours after the entry: x900 where a test needs a check inside a window of the day (the touch
-# between 11:40 and the 13:00 time exit: a check every ~25 virtual minutes, ~65 on a loaded machine), x2400 where
-# it only waits for the trade to close (09:33 -> 11:30 in 3 s real; the engine keeps pace at 3000,
-# tests/sim/test_session.py). Exits fill on the simulator's per-second engine whatever the speed; at x2400 a
-# check that takes 4 s on a loaded machine spans 2.7 virtual hours, hence the late default `until`.
-FAST = 900.0
+# The monitoring hours after the entry run at x2400: the tests only wait for the trade to close (09:33 -> 11:30 in
+# 3 s real; the engine keeps pace at 3000, tests/sim/test_session.py). Exits fill on the simulator's per-second
+# engine whatever the speed; at x2400 a check that takes 4 s on a loaded machine spans 2.7 virtual hours, hence the
+# late default `until`. A test that needs a check inside a window of the day jumps the clock to it instead (a race
+# through the hours at any speed lets a loaded machine's slow check straddle the window).
 FASTER = 2400.0
 
 
@@ -30,7 +29,7 @@ def open_trade(day) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def monitor(day, until: str = "15:30", speed: float = FAST) -> list[int]:
+def monitor(day, until: str = "15:30", speed: float = FASTER) -> list[int]:
     """Speed the shared clock up and fire `check` every five virtual minutes until the trade is closed."""
     fast = day.sim.set_speed(speed)
 
@@ -66,7 +65,7 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions_then_the_
     # credit kept) so that a credit shifted by a loaded machine's later fill cannot make it close first.
     day = make_day(exits__profit_target_pct=90)
     open_trade(day)
-    codes = monitor(day, speed=FASTER)
+    codes = monitor(day)
     assert set(codes) == {0}
     trade = day.trade()
     assert trade.status == "closed" and trade.exit_reason == "time_exit"
@@ -102,7 +101,7 @@ def test_stop_exit_is_reported_with_its_reason(make_day):
     # Seed 7's drift reaches 1.3x the credit before 11:30; the target is out of reach (see above).
     day = make_day(exits__stop_multiple=1.3, exits__profit_target_pct=90)
     open_trade(day)
-    monitor(day, speed=FASTER)
+    monitor(day)
     trade = day.trade()
     assert trade.status == "closed" and trade.exit_reason == "stop"
     assert trade.pnl < 0
@@ -157,7 +156,7 @@ def test_orphan_position_is_an_urgent_alert(make_day):
 def test_experiment_trade_is_resolved_from_market_data(make_day):
     day = make_day(mode="experiment")
     open_trade(day)
-    monitor(day, speed=FASTER)
+    monitor(day)
     trade = day.trade()
     assert trade.status == "closed" and trade.exit_reason.startswith("experiment_")
     assert trade.pnl is not None
@@ -173,14 +172,23 @@ def test_check_with_no_open_trade_is_quick_and_quiet(make_day):
 
 @pytest.mark.slow
 def test_short_strike_touched_between_checks_alerts_once(make_day):
-    # Seed 7 dips through the short put at about 11:40; a later time exit keeps the trade open through it (13:00:
-    # on a loaded machine a check spans many virtual minutes, and an earlier exit, 12:10, closed the trade before
-    # any check saw the dip).
-    day = make_day(exits__time_exit="13:00", exits__profit_target_pct=90)
+    # Seed 7 dips through the short put from 11:40 (5933 by 11:45). The stop is out of reach (10x the credit, beyond
+    # the wings), so the trade is still open when the checks after the dip run; the clock jumps over the morning
+    # instead of racing through it, so that no check on a loaded machine is slow enough to straddle both the dip and
+    # the close (at x900, checks an hour apart under load saw the trade only before the dip and after its stop).
+    day = make_day(exits__time_exit="13:00", exits__profit_target_pct=90, exits__stop_multiple=10)
     open_trade(day)
-    monitor(day, until="13:30")  # x900: the dip must fall between two checks of the open trade
+    assert day.run("check").returncode == 0  # before the dip: nothing touched
+    session = day.session.isoformat()
+    day.sim.set_speed(60.0, not_before=ny_datetime(session, "12:00"))  # the engine plays the skipped minutes out
+    for _ in range(2):  # the first sees the dip in the index's bars since the entry; the second does not repeat it
+        r = day.run("check")
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert day.trade().status == "open"
     touches = [a for a in day.alerts_received() if "touched" in a["title"]]
     assert [a["title"].split(": ")[1] for a in touches] == ["short put touched"]
     event = next(e for e in day.events() if e.phase == "touch")
     assert event.data["side"] == "put" and event.data["extreme"] <= day.trade().short_put
-    assert day.trade().status == "closed"
+    monitor(day)  # to the time exit: still the one alert
+    assert day.trade().status == "closed" and day.trade().exit_reason == "time_exit"
+    assert len([a for a in day.alerts_received() if "touched" in a["title"]]) == 1

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from icbot.clock import ny_datetime
 from icbot.core.refs import attempt_of, role_of
 from icbot.sim.fills import FillParams
 from tests.e2e.test_kill import wait_for
@@ -111,10 +112,19 @@ def test_notices_known_or_unknown_never_end_an_order(make_day):
 
 
 def test_market_data_lost_in_a_restart_before_the_entry_is_requested_again(make_day):
-    # IB restarts at 09:31:00 for 20 s and says 1101: every subscription is gone at the gateway
-    day = make_day(faults=["restart-lost=20@09:31:00"])
-    opened = day.run("run-today")
-    assert opened.returncode == 0, opened.stdout + opened.stderr
+    # IB restarts for 20 s once the band streams, and says 1101: every subscription is gone at the gateway. The
+    # restart is started when the band is seen at the simulator, not at a fixed instant: a loaded machine can take
+    # longer than a fixed lead to bring run-today up, and a restart before its first request tests nothing.
+    day = make_day(start="2026-11-24T09:29:30")  # 150 virtual seconds (7.5 s real) before the entry
+    proc = subprocess.Popen(day.argv("run-today"), env=day.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: day.sim.sim.call(lambda s: max((len(c.subs) for c in s.connections), default=0)) >= 10)
+        restarted_at = day.sim.sim.call(lambda s: (s.start_outage(20.0, data_lost=True), s.clock.now())[1])
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert restarted_at < ny_datetime("2026-11-24", "09:31:20"), restarted_at  # else the band had no time to return
+    assert proc.returncode == 0, out
     assert day.sim.sim.stats().requests_after_data_lost >= 10  # the band (and the index) requested again
     select = next(e for e in day.events() if e.phase == "select" and e.status == "ok")
     assert 10.0 <= select.data["put_delta"] <= 16.9 and 10.0 <= select.data["call_delta"] <= 16.9
