@@ -40,10 +40,13 @@ Spec strings (the CLI's ``--fault``, repeatable; tests may pass the same strings
                                10349 "Order TIF was set to DAY based on order preset." after its acknowledgement;
                                the order keeps working. CODE sends another code instead (e.g. one icbot does not
                                know); ``early`` sends it before the acknowledgement, as IB does with 10349
+``positions-late[=S]``         positions are reported as they stood S virtual seconds earlier (default 3):
+                               reqPositions answers, position and portfolio updates leave out the executions of
+                               the last S seconds; a fill's own position update follows S seconds after it
 =============================  ===============================================================================
 
-``profile="untidy"`` (``icbot sim --profile untidy``) draws a mix of the last seven from the seed
-(`untidy_faults`).
+``profile="untidy"`` (``icbot sim --profile untidy``) draws a mix of reject-after-ack, status-before-fills,
+exec-correction, unset-greeks, restart-lost, farms-inactive and order-notice from the seed (`untidy_faults`).
 
 Any fault takes ``@HH:MM[:SS]`` (New York time on the session day, or a full ISO date-time) to start at
 that moment instead of at once, e.g. ``no-greeks=60@09:31:50`` or ``reject-next=Insufficient margin@09:32``.
@@ -77,11 +80,13 @@ KINDS = (
     "exec-correction",
     "unset-greeks",
     "order-notice",
+    "positions-late",
 )
 ALIASES = {"refuse-until": "refuse", "drop-at": "drop", "restart-at": "restart", "restart-lost-at": "restart-lost"}
 PROFILES = ("tidy", "untidy")
 DEFAULT_REJECT_AFTER_ACK_S = 2.0
 DEFAULT_LATE_FILLS_S = 3.0
+DEFAULT_POSITIONS_LATE_S = 3.0
 DEFAULT_CORRECTION_S = 5.0
 REJECT_AFTER_ACK_REASON = "Simulated rejection after acknowledgement"
 _WHO_SECONDS = re.compile(r"^(.*?):(\d+(?:\.\d+)?)(?::(.*))?$", re.S)
@@ -173,7 +178,7 @@ def parse_fault(spec: str, session_date: date) -> Fault:
             "no-greeks=SECONDS, no-market-data[=SECONDS], competing-session[=SECONDS], pacing[=N], restart-at=T, "
             "fill-on-cancel, read-only, restart-lost[=SECONDS], farms-inactive, reject-after-ack=WHO[:SECONDS], "
             "status-before-fills[=SECONDS], exec-correction[=SECONDS], unset-greeks[=SECONDS], "
-            "order-notice[=WHO[:CODE][:early]]"
+            "order-notice[=WHO[:CODE][:early]], positions-late[=SECONDS]"
         )
     try:
         if kind == "drop-after-orders":
@@ -203,8 +208,10 @@ def parse_fault(spec: str, session_date: date) -> Fault:
                 seconds=delay,
                 reason=reason.strip() or REJECT_AFTER_ACK_REASON,
             )
-        if kind in ("status-before-fills", "exec-correction"):
-            default = DEFAULT_LATE_FILLS_S if kind == "status-before-fills" else DEFAULT_CORRECTION_S
+        if kind in ("status-before-fills", "exec-correction", "positions-late"):
+            default = {"status-before-fills": DEFAULT_LATE_FILLS_S, "exec-correction": DEFAULT_CORRECTION_S}.get(
+                kind, DEFAULT_POSITIONS_LATE_S
+            )
             secs = float(value) if value else default
             if secs < 0:
                 raise ValueError
@@ -316,6 +323,11 @@ class FaultPlan:
         """Virtual seconds by which executions and commissions trail a fill's orderStatus, if the fault is on."""
         delays = [f.seconds or 0.0 for f in self._of("status-before-fills") if f.started(now)]
         return max(delays) if delays else None
+
+    def positions_lag(self, now: datetime) -> float | None:
+        """Virtual seconds by which reported positions trail the executions, if the fault is on."""
+        lags = [f.seconds or 0.0 for f in self._of("positions-late") if f.started(now)]
+        return max(lags) if lags else None
 
     def take_exec_correction(self, now: datetime) -> float | None:
         """Once per fault: the delay after which the fill now being booked is corrected."""

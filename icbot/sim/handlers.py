@@ -324,7 +324,7 @@ def req_positions(server: SimServer, conn: Connection, fields: list[str], now: d
     for con_id, pos in sorted(engine.ledger.positions.items()):
         info = engine.catalog.position_info(con_id)
         if info is not None:
-            conn.send(msg.position(engine.account, info, pos.qty, pos.avg_cost))
+            conn.send(msg.position(engine.account, info, server.reported_qty(con_id, now), pos.avg_cost))
     conn.send(msg.position_end())
     conn.positions_sub = True
 
@@ -345,8 +345,8 @@ def req_account_updates(server: SimServer, conn: Connection, fields: list[str], 
     conn.account_sub = account
     for row in server.account_value_fields(now):
         conn.send(row)
-    for con_id, pos in server.engine.ledger.positions.items():
-        if pos.qty:
+    for con_id in server.engine.ledger.positions:
+        if server.reported_qty(con_id, now):
             conn.send(server.portfolio_fields(con_id, now))
     conn.send(msg.account_time(server.clock.now_ny().strftime("%H:%M")))
     conn.send(msg.account_download_end(account))

@@ -111,6 +111,7 @@ class SimServer:
         self._ticker: asyncio.Task[None] | None = None
         self._outage_until: datetime | None = None
         self._last_account_push: datetime | None = None
+        self._late_positions: list[tuple[datetime, int]] = []  # (due, conId): positions-late updates to send
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self.arrivals: deque[float] = deque()  # real arrival times of the account's messages (pacing)
         now = clock.now()
@@ -299,6 +300,11 @@ class SimServer:
             self._end_outage()
         self.engine.advance(now)
         self.deliver()
+        due = [c for t, c in self._late_positions if t <= now]
+        if due:
+            self._late_positions = [(t, c) for t, c in self._late_positions if t > now]
+            for con_id in sorted(set(due)):
+                self.push_position(con_id, now)
         if not self.in_outage:
             self.push_market_data(now)
             if (
@@ -326,29 +332,47 @@ class SimServer:
             else:
                 account_dirty = True
         now = self.clock.now()
+        lag = self.faults.positions_lag(now)
         for con_id in sorted(changed):
-            info = self.engine.catalog.position_info(con_id)
-            pos = self.engine.ledger.positions.get(con_id)
-            if info is None or pos is None:
-                continue
-            for conn in self.connections:
-                if conn.positions_sub:
-                    conn.send(msg.position(self.engine.account, info, pos.qty, pos.avg_cost))
-                if conn.account_sub:
-                    conn.send(self.portfolio_fields(con_id, now))
+            if lag:  # positions-late: the update that shows this fill leaves when the reports catch up
+                self._late_positions.append((now + timedelta(seconds=lag), con_id))
+            self.push_position(con_id, now)
         if account_dirty:
             self.push_account(now, portfolio=False)
+
+    def push_position(self, con_id: int, now: datetime) -> None:
+        """The position (and portfolio) update of one contract to every connection that subscribed."""
+        info = self.engine.catalog.position_info(con_id)
+        pos = self.engine.ledger.positions.get(con_id)
+        if info is None or pos is None:
+            return
+        for conn in self.connections:
+            if conn.positions_sub:
+                conn.send(msg.position(self.engine.account, info, self.reported_qty(con_id, now), pos.avg_cost))
+            if conn.account_sub:
+                conn.send(self.portfolio_fields(con_id, now))
+
+    def reported_qty(self, con_id: int, now: datetime) -> float:
+        """The position IB reports now: the ledger's, less the executions positions-late keeps back."""
+        qty = self.engine.ledger.positions[con_id].qty if con_id in self.engine.ledger.positions else 0.0
+        lag = self.faults.positions_lag(now)
+        if not lag:
+            return qty
+        since = now - timedelta(seconds=lag)
+        for x in self.engine.executions:
+            if x.contract.con_id == con_id and x.time > since:
+                qty -= x.shares if x.side == "BOT" else -x.shares
+        return qty
 
     def portfolio_fields(self, con_id: int, now: datetime) -> list[object]:
         info = self.engine.catalog.by_con_id(con_id)
         pos = self.engine.ledger.positions[con_id]
         assert info is not None
         mark = self.engine.mark(con_id, now)
-        value = pos.qty * mark * 100
-        unrealized = value - math.copysign(pos.avg_cost, pos.qty) * abs(pos.qty) if pos.qty else 0.0
-        return msg.update_portfolio(
-            info, pos.qty, mark, value, pos.avg_cost, unrealized, pos.realized, self.engine.account
-        )
+        qty = self.reported_qty(con_id, now)
+        value = qty * mark * 100
+        unrealized = value - math.copysign(pos.avg_cost, qty) * abs(qty) if qty else 0.0
+        return msg.update_portfolio(info, qty, mark, value, pos.avg_cost, unrealized, pos.realized, self.engine.account)
 
     def account_value_fields(self, now: datetime) -> list[list[object]]:
         cur = self.config_currency
@@ -372,8 +396,8 @@ class SimServer:
             for fields in values:
                 conn.send(fields)
             if portfolio:
-                for con_id, pos in self.engine.ledger.positions.items():
-                    if pos.qty:
+                for con_id in self.engine.ledger.positions:
+                    if self.reported_qty(con_id, now):
                         conn.send(self.portfolio_fields(con_id, now))
             conn.send(msg.account_time(stamp))
 

@@ -1,5 +1,6 @@
 """The untidy behaviours of a real gateway (faults.py: reject-after-ack, status-before-fills, unset-greeks,
-restart-lost, farms-inactive, order-notice, and the ``untidy`` profile), driven through ib_async and ibapi."""
+restart-lost, farms-inactive, order-notice, positions-late, and the ``untidy`` profile), driven through ib_async
+and ibapi."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def test_untidy_fault_specs_parse():
     assert parse_fault("restart-lost-at=09:35", D).seconds == 30.0
     assert parse_fault("order-notice=stop", D).target == "stop"
     assert parse_fault("farms-inactive", D).kind == "farms-inactive"
-    for bad in ("reject-after-ack", "status-before-fills=-1", "restart-lost=0"):
+    assert parse_fault("positions-late", D).seconds == 3.0
+    assert parse_fault("positions-late=8", D).seconds == 8.0
+    for bad in ("reject-after-ack", "status-before-fills=-1", "restart-lost=0", "positions-late=-2"):
         with pytest.raises(FaultSpecError):
             parse_fault(bad, D)
 
@@ -117,6 +120,29 @@ def test_status_before_fills_sends_the_executions_seconds_after_filled(sim_gatew
     first_exec = next(i for i, e in enumerate(events) if e.startswith("exec:"))
     assert "status:Filled" in events[:first_exec]
     assert events[first_exec:] == ["exec:BAG"] + ["exec:OPT"] * 4 + ["commission"] * 4
+
+
+def test_positions_late_reports_a_fill_s_legs_only_s_seconds_after_it(sim_gateway_factory):
+    gw = sim_gateway_factory(faults=["positions-late=60"])  # a virtual minute: a real second at x60
+
+    async def go() -> tuple[set[int], set[int], set[int], float]:
+        ib = await connect(gw.host, gw.port)
+        bag, legs = await condor(ib, *IC)
+        trade = ib.placeOrder(bag, LimitOrder("BUY", 1, 30.0))  # marketable: fills at once
+        assert await wait_until(lambda: trade.orderStatus.status == "Filled")
+        filled_at = gw.clock.now()
+        early = {p.contract.conId for p in await ib.reqPositionsAsync() if p.position}
+        pushed_early = {p.contract.conId for p in ib.positions() if p.position}
+        assert await wait_until(lambda: len([p for p in ib.positions() if p.position]) == 4, timeout=5)
+        late = {p.contract.conId for p in await ib.reqPositionsAsync() if p.position}
+        lag = (gw.clock.now() - filled_at).total_seconds()
+        ib.disconnect()
+        assert {leg.conId for leg in legs} == late
+        return early, pushed_early, late, lag
+
+    early, pushed_early, late, lag = run(go())
+    assert early == set() and pushed_early == set()  # reqPositions and the pushed updates alike
+    assert len(late) == 4 and lag >= 55  # the push came when the reports caught up (engine steps are 1 s)
 
 
 def test_exec_correction_resends_two_leg_executions_as_02_with_new_prices(sim_gateway_factory):
