@@ -119,6 +119,20 @@ class DayFacts:
     def held(self) -> dict[int, float]:
         return {p.con_id: p.quantity for p in self.positions or () if p.sec_type == "OPT"}
 
+    def position_unseen(self) -> bool:
+        """Filled lots no exit closed, and none of their legs among the positions: what `assess` calls a position
+        gone (closed by hand, or a critical). Before it is believed the broker is read once more: the positions may
+        predate a fill the orders already report, and IB's position update may trail the fill."""
+        legs = self.legs()
+        if self.positions is None or not legs:
+            return False
+        entry = self.broker_entry
+        filled = max(entry.filled if entry is not None else 0.0, float(self.trade.quantity or 0))
+        if filled <= 0 or closed_quantity(self.fills) >= filled - 1e-9:
+            return False
+        held = self.held()
+        return not any(held.get(leg.con_id) for leg in legs)
+
 
 def rival_entries(states: Sequence[OrderState], ours: str) -> list[OrderState]:
     """Entries of the same day and mode at the broker that another icbot installation sent, working or filled

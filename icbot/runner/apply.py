@@ -155,7 +155,7 @@ async def reprotect(ctx: RunContext, gw: Gateway, action: ReprotectRemainder) ->
         return EXIT_CRITICAL
     trade = ctx.trade()
     assert trade is not None
-    facts = await gather_day(ctx, gw, trade, None)
+    facts = await gather_day(ctx, gw, trade, positions=False)
     open_qty = action.quantity - closed_quantity(facts.fills)
     if open_qty <= 0:
         ctx.journal(Phase.EXITS, EventStatus.OK, "the rest closed while its old exits were cancelled")

@@ -26,13 +26,12 @@ from icbot.runner.apply import apply, critical
 from icbot.runner.candidates import trades_to_check as trades_to_check
 from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
-from icbot.runner.gather import copy_executions, gather_day
+from icbot.runner.gather import POSITION_SETTLE, copy_executions, gather_day
 from icbot.runner.recording import record_after_check
 from icbot.runner.sessions import day_session
 from icbot.runner.signals import Stop
 
 PLACES = (PlaceExits, ReprotectRemainder)  # actions that send new exits, watched for a late rejection
-POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
 
 
 def check_gateway(gateway: GatewayConfig) -> GatewayConfig:
@@ -98,14 +97,10 @@ async def _run_check(ctx: RunContext, trades: list[Trade]) -> int:
 async def _check_live(ctx: RunContext, gw: Gateway, live: list[Trade]) -> int:
     """Each live trade: gather → assess → apply; then the account's positions against all of them."""
     code = EXIT_OK
-    try:
-        positions = await gw.positions()
-    except IcbotError as exc:
-        return _broke_off(ctx, ctx.trade_date, exc)
     for trade in live:
         day_ctx = ctx.for_date(trade.trade_date)
         try:
-            facts = await gather_day(ctx, gw, trade, positions)
+            facts = await gather_day(ctx, gw, trade)
             session = day_session(ctx.config, trade.trade_date)
             actions = assess(facts, session=session, now=ctx.now(), actor=Actor.CHECK)
             done = await apply(day_ctx, gw, actions)

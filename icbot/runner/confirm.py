@@ -101,7 +101,7 @@ async def _reconcile(ctx: RunContext, gw: Gateway, session: SessionTimes) -> int
     trade = ctx.trade()
     assert trade is not None
     try:
-        facts = await gather_day(ctx, gw, trade, await gw.positions())
+        facts = await gather_day(ctx, gw, trade)
         return await apply(ctx, gw, assess(facts, session=session, now=ctx.now(), actor=Actor.CHECK))
     except IcbotError as exc:
         msg = f"an exit ended unasked and the exits could not be verified again: {exc} — place it in TWS"

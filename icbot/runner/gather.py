@@ -16,11 +16,14 @@ from icbot.broker.gateway import Gateway
 from icbot.core import refs
 from icbot.core.accounting import current_executions
 from icbot.core.facts import Execution, OrderState, Position
-from icbot.core.journal import Phase, Trade
+from icbot.core.journal import EventStatus, Phase, Trade
 from icbot.core.reconcile import DayFacts
 from icbot.errors import StoreError
 from icbot.runner.context import RunContext
 from icbot.runner.records import record_executions, record_status
+
+POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
+POSITION_PATIENCE = 15.0  # virtual seconds a fill's legs missing from the positions are read again before believed
 
 
 async def broker_orders(ctx: RunContext, gw: Gateway, trade_date: date) -> list[OrderState]:
@@ -95,10 +98,34 @@ def day_facts(
     )
 
 
-async def gather_day(ctx: RunContext, gw: Gateway, trade: Trade, positions: Sequence[Position] | None) -> DayFacts:
-    """Read the broker for one trade day, copy it into the journal, and return the facts."""
+async def gather_day(ctx: RunContext, gw: Gateway, trade: Trade, *, positions: bool = True) -> DayFacts:
+    """Read the broker for one trade day, copy it into the journal, and return the facts.
+
+    The positions are read last, so every fill the orders report happened before they were read. A fill whose
+    legs are still not among them (`DayFacts.position_unseen`) is read again every POSITION_SETTLE, for up to
+    POSITION_PATIENCE: IB's position update may trail the execution, and a position wrongly called gone is a
+    filled condor left without exits (run-today) or a trade journaled as closed by hand (check).
+    """
+    facts = await _read_day(ctx, gw, trade, positions)
+    waited = 0.0
+    while facts.position_unseen() and waited < POSITION_PATIENCE:
+        await ctx.clock.asleep(POSITION_SETTLE)
+        waited += POSITION_SETTLE
+        facts = await _read_day(ctx, gw, facts.trade, positions)
+    if waited:
+        seen = "still not there" if facts.position_unseen() else "there now"
+        ctx.for_date(trade.trade_date).journal(
+            Phase.RECONCILE,
+            EventStatus.INFO,
+            f"the positions did not show the filled legs; read again for {waited:g} s: {seen}",
+        )
+    return facts
+
+
+async def _read_day(ctx: RunContext, gw: Gateway, trade: Trade, positions: bool) -> DayFacts:
     day = trade.trade_date
     orders = await broker_orders(ctx, gw, day)
     await copy_executions(ctx, gw, day, orders)
+    held = await gw.positions() if positions else None
     fresh = ctx.store.trade(day, ctx.mode)
-    return day_facts(ctx, fresh if fresh is not None else trade, orders, positions)
+    return day_facts(ctx, fresh if fresh is not None else trade, orders, held)

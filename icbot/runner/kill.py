@@ -36,9 +36,9 @@ from icbot.runner.cancel import cancel_as_owner
 from icbot.runner.close import close_at_market
 from icbot.runner.connect import KILL_OFFSET, connect_as
 from icbot.runner.context import RunContext
+from icbot.runner.gather import POSITION_SETTLE
 
 ALL_ICBOT = "icbot:"
-POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with a fill
 
 
 def who() -> str:

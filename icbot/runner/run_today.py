@@ -111,7 +111,7 @@ async def _run_day(ctx: RunContext, session: SessionTimes, stop: Stop) -> int:
     try:
         if ctx.is_experiment:
             return await day.run()
-        facts = await gather_day(ctx, gw, trade, await gw.positions())
+        facts = await gather_day(ctx, gw, trade)
         day.positions = facts.positions  # read once: the fresh day's "nothing held" uses the same answer
         entry = facts.broker_entry
         if entry is not None and entry.filled > 0 and (facts.trade.credit or 0) <= 0:

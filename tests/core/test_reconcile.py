@@ -836,6 +836,63 @@ def test_a_rerun_never_sends_a_second_entry_while_one_is_known(day_facts: DayFac
     )
 
 
+GONE = ("the position is gone", "today's entry filled but the position is gone", "the position of ")
+
+
+def says_gone(decided: Sequence[act.Action]) -> bool:
+    texts = [getattr(a, "message", "") for a in decided]
+    return any(isinstance(t, str) and t.startswith(GONE) for t in texts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    day_facts=any_facts(),
+    actor=st.sampled_from([Actor.CHECK, Actor.RUN_TODAY]),
+    minute=st.sampled_from(["09:32", "09:40", "11:00"]),
+)
+def test_no_position_is_called_gone_unless_the_facts_say_it_is_unseen(
+    day_facts: DayFacts, actor: Actor, minute: str
+) -> None:
+    # gathering reads the broker again while `position_unseen` holds (runner/gather.py): every verdict that the
+    # position is gone must come from facts that would have been read again first
+    decided = assess(day_facts, session=SESSION, now=ny(minute), actor=actor, ladder=RULES)
+    if says_gone(decided):
+        assert day_facts.position_unseen()
+
+
+@pytest.mark.parametrize(
+    ("name", "day_facts", "unseen"),
+    [
+        ("filled, legs held", facts(trade(), at_broker=(broker(Role.ENTRY, "Filled", filled=1),)), False),
+        (
+            "filled at the broker, journal still pending, flat",
+            facts(trade(TradeStatus.PENDING), at_broker=(broker(Role.ENTRY, "Filled", filled=1),), positions=FLAT),
+            True,
+        ),
+        (
+            "open in the journal, flat",
+            facts(trade(), orders=(journaled(Role.ENTRY),), fills=ENTRY_FILLS, positions=FLAT),
+            True,
+        ),
+        (
+            "flat, positions not read",
+            facts(trade(), orders=(journaled(Role.ENTRY),), fills=ENTRY_FILLS, positions=None),
+            False,
+        ),
+        ("open, flat, no legs known", facts(trade(), fills=ENTRY_FILLS, positions=FLAT), False),
+        ("nothing filled, flat", facts(trade(TradeStatus.PENDING), positions=FLAT), False),
+        (
+            "closed by an exit's fills, flat",
+            facts(trade(), orders=(journaled(Role.ENTRY),), fills=(*ENTRY_FILLS, *TP_FILLS), positions=FLAT),
+            False,
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_position_unseen(name: str, day_facts: DayFacts, unseen: bool) -> None:
+    assert day_facts.position_unseen() is unseen
+
+
 # -- two installations on one account ---------------------------------------------------------------------------
 def test_rival_entries_are_the_other_installations_live_entries_of_the_day() -> None:
     mine = broker(Role.ENTRY, "Submitted", order_ref=refs.order_ref(DAY, "paper", Role.ENTRY, installation="aaaaaa"))

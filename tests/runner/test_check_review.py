@@ -95,8 +95,10 @@ class Desk:
 def desk(sim_gateway_factory: Callable[..., SimGateway], tmp_path: Path) -> Iterator[Callable[..., Desk]]:
     stores: list[Store] = []
 
-    def make(start: str = "2026-11-24T09:31:00", **overrides: Any) -> Desk:
-        sim = sim_gateway_factory(start=start, speed=30)
+    def make(
+        start: str = "2026-11-24T09:31:00", speed: float = 30, faults: Sequence[str] = (), **overrides: Any
+    ) -> Desk:
+        sim = sim_gateway_factory(start=start, speed=speed, faults=list(faults))
         path = write_sim_config(tmp_path, sim, **overrides)
         store = Store.open(tmp_path / "icbot.db")
         stores.append(store)
@@ -347,6 +349,34 @@ def test_an_entry_left_working_after_the_deadline_is_critical(desk):
     assert trade.status is TradeStatus.NO_TRADE
     assert trade.no_trade_reason is not None and "Cancelled without a fill" in trade.no_trade_reason
     assert check.trades_to_check(d.store, "paper") == []
+
+
+def test_a_rerun_right_after_the_fill_waits_for_positions_that_trail_it_and_places_the_exits(desk):
+    """run-today died right after its entry filled; IB's positions trail the fill by 12 s when the rerun reads
+    them. Before, the rerun called the position gone — a critical, and a filled condor left without exits."""
+    d = desk(start="2026-11-24T09:32:00", speed=5, faults=["positions-late=12"], exits__confirm_seconds=5)
+    ctx = d.ctx("run-today")
+
+    async def send_entry_and_die() -> None:
+        gw = await connect(d.sim)
+        try:
+            legs = await condor_legs(gw, d.day)
+            order = entry(legs, -0.05)  # a credit of 0.05: marketable, it fills at once
+            ctx.save_trade(status="pending", short_put=legs[1].strike, short_call=legs[2].strike)
+            record_intent(ctx, order, refs.ENTRY)
+            state = await gw.place(order)
+            ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
+        finally:
+            await gw.close()
+
+    asyncio.run(send_entry_and_die())
+    assert [o.status for o in d.sim.sim.orders()] == ["Filled"]
+    assert d.run_today() == EXIT_OK, "\n".join(d.lines)
+    assert sorted(str(r) for r in d.exits_at_sim()) == ["stop", "take_profit", "time_exit"]
+    assert all(o.status in ("PreSubmitted", "Submitted") for o in d.exits_at_sim().values())
+    notes = [e.message for e in d.store.events(d.day, "paper") if e.phase == Phase.RECONCILE]
+    assert any(m.startswith("the positions did not show the filled legs") and m.endswith("there now") for m in notes)
+    assert d.trade().status is TradeStatus.OPEN and d.alerts(AlertLevel.FAILURE) == []
 
 
 # -- an order with icbot's name that the journal does not know ---------------------------------------------------
