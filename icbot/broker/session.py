@@ -38,7 +38,11 @@ logging.getLogger("ib_async").addHandler(logging.NullHandler())
 
 T = TypeVar("T")
 
-REAL_FLOOR = 0.5  # real seconds every round trip may take, whatever the clock speed
+REAL_FLOOR = 0.5  # real seconds a wait for streamed data lasts at least, whatever the clock speed
+# Real seconds a request's answer may take at least, whatever the clock speed: at x20 a 10 s timeout is 0.5 s real,
+# and a machine running the suite's four workers on two cores has stalled a process that long (positions unanswered
+# in doctor). At x1 every timeout is longer than this floor; it only keeps accelerated days honest.
+ROUND_TRIP_FLOOR = 2.0
 MAX_REQUESTS = 40  # messages per REQUESTS_INTERVAL real seconds (IB allows 50 per second)
 REQUESTS_INTERVAL: Any = 1.2  # ib_async declares it int; it is used as float seconds
 SEND_RATE = MAX_REQUESTS / REQUESTS_INTERVAL  # sustained messages per real second
@@ -181,7 +185,7 @@ class Session:
         what: str,
         *,
         timeout: float | None = None,
-        real_floor: float = REAL_FLOOR,
+        real_floor: float = ROUND_TRIP_FLOOR,
         order_errors: bool = False,
     ) -> T:
         """Send one request and await its answer, turning every failure into an icbot error naming `what`."""
