@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -114,7 +115,8 @@ def test_gateway_down_at_0915_alerts_urgently_and_a_late_firing_does_nothing(mak
     assert "no-go alert sent" in result.stdout
     assert "connect attempt" not in result.stderr  # one line says it, not one per attempt
     [alert] = day.alerts_received()
-    assert alert["type"] == "failure" and "NO-GO at 09:15 ET" in alert["title"]
+    # the minute doctor ran: 09:15, or a little later when a loaded machine is slow to start the process at x20
+    assert alert["type"] == "failure" and re.search(r"NO-GO at 09:1[5-9] ET", alert["title"]), alert["title"]
     assert "❌ gateway" in alert["message"] and "start IB Gateway" in alert["message"]
     # launchd's other local time for 09:15 ET (10:15 ET here) and a late wake: quiet, no connection, no alert
     late = Clock.virtual(ny_datetime("2026-11-24", "10:15"), SPEED).spec()
