@@ -4,7 +4,8 @@ Kill works in a fixed order, each step journaled (phase `kill`) and shown as it 
 
 1. The halt flag first — in the journal, so it holds even with the gateway down: from that instant no icbot
    process sends a new order (run-today reads it before every send and re-price, and its ladder cancels the
-   entry within one step; exits are not placed while it is set).
+   entry within one step; exits are not placed while it is set; a run-today that lost to another installation's
+   entry leaves what filled to this kill instead of closing it too).
 2. Cancel every working order of this installation (orderRef `icbot:…/<id>`; another installation's protect its
    own condor and are left to its own kill), whichever client id placed it. IB lets
    only the placing client cancel an order (`reqGlobalCancel` would also cancel the trader's own orders), so

@@ -633,6 +633,13 @@ class FreshDay:
             status="open", quantity=quantity, entry_filled_at=ctx.now(), time_exit_at=self.session.time_exit_at
         )
         await self.credit(final, quantity)
+        halted, why = ctx.store.halted()
+        if halted:  # `icbot kill` is under way: it closes what is held once this process lets go of its orders
+            raise Critical(
+                f"{lost}; this one had filled {quantity}; halted ({why}): not closing it here, `icbot kill` closes "
+                "what is held — if kill kept the position, close it in TWS",
+                phase=Phase.ORDER,
+            )
         closed = await close_at_market(ctx, gw, self.legs, quantity, phase=Phase.ORDER)
         if closed.is_filled:
             raise Critical(f"{lost}; this one had filled {quantity} and closed it at market at once", phase=Phase.ORDER)

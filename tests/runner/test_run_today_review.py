@@ -420,3 +420,65 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
     assert {o.req.oca_group for o in exits} == {refs.oca_group(h.ctx.trade_date, h.ctx.mode, installation="")}
     assert all(o.req.total_qty == 1 for o in exits)
     assert code == EXIT_OK, h.lines
+
+
+# -- two installations' entries cross: the one IB accepted second loses, and its fill is closed -----------------
+async def _place_rival(h: Harness) -> None:
+    """Another installation's entry, sent in the same instant as this one (after this one's early check): it rests
+    at a credit nobody pays, and IB accepted it first (the lower permId)."""
+    cfg = replace(h.ctx.config.gateway, client_id=41)
+    gw = await Gateway.connect(cfg, clock=h.ctx.clock, deadline=h.ctx.now() + timedelta(seconds=30), mode="paper")
+    try:
+        legs = await condor_legs(gw, h.session.date, distance=100.0)
+        ref = refs.order_ref(h.session.date, "paper", refs.Role.ENTRY, installation="rival9")
+        await gw.place(ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=-19.0))
+    finally:
+        await gw.close()
+
+
+def _lose_the_rivalry(h: Harness, monkeypatch: pytest.MonkeyPatch, *, halt_on_the_way: bool) -> int:
+    early_check = FreshDay.no_rival_working
+    settle = FreshDay.settle_rivalry
+
+    async def rival_after_the_check(day: FreshDay) -> None:
+        await early_check(day)
+        await _place_rival(h)
+
+    async def halted_first(day: FreshDay, state: Any) -> Any:
+        if halt_on_the_way:  # `icbot kill` in another process sets the halt just after the entry left
+            kill = Store.open(h.ctx.config.db_path)
+            kill.halt("kill", at=h.sim.clock.now())
+            kill.close()
+        return await settle(day, state)
+
+    monkeypatch.setattr(FreshDay, "no_rival_working", rival_after_the_check)
+    monkeypatch.setattr(FreshDay, "rival_check_stands", lambda day: True)  # the two entries crossed on the wire
+    monkeypatch.setattr(FreshDay, "settle_rivalry", halted_first)
+    return h.run_day()
+
+
+def test_the_entry_accepted_second_is_cancelled_and_what_filled_is_closed_at_market(harness, monkeypatch):
+    # the cancel loses the race to a fill (fill-on-cancel): one condor of this installation is open for a moment
+    h = harness(faults=["fill-on-cancel"], sim_config={"fill": NO_FILLS})
+    code = _lose_the_rivalry(h, monkeypatch, halt_on_the_way=False)
+    assert code == EXIT_CRITICAL, "\n".join(h.lines)
+    (entry,) = h.entries()
+    assert entry.status == "Filled"
+    closes = [o for o in h.icbot_orders() if refs.role_of(o.req.order_ref) is refs.Role.CLOSE]
+    assert [(o.req.order_type, o.req.action, o.status) for o in closes] == [("MKT", "SELL", "Filled")]
+    assert h.exits() == []
+    assert not any(p.qty for p in h.sim.sim.positions().values())  # flat at the broker: the rival's rests unfilled
+    assert any("closed it at market at once" in a.body for a in h.alerts(AlertLevel.FAILURE))
+
+
+def test_a_lost_entry_that_filled_while_kill_is_under_way_is_left_to_kill(harness, monkeypatch):
+    # kill's close reads what is held after this process let go; a close from here as well would reverse it
+    h = harness(faults=["fill-on-cancel"], sim_config={"fill": NO_FILLS})
+    code = _lose_the_rivalry(h, monkeypatch, halt_on_the_way=True)
+    assert code == EXIT_CRITICAL, "\n".join(h.lines)
+    (entry,) = h.entries()
+    assert entry.status == "Filled"
+    assert [o for o in h.icbot_orders() if refs.role_of(o.req.order_ref) is refs.Role.CLOSE] == []
+    assert h.exits() == []
+    [alert] = [a for a in h.alerts(AlertLevel.FAILURE) if "halted" in a.body]
+    assert "`icbot kill` closes what is held" in alert.body
