@@ -427,7 +427,7 @@ def timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.C
 
 STATUS_RUNS = 5
 STATUS_TARGETS = (
-    # (target, extra arguments, goal in real seconds) — SPEC §6
+    # (target, extra arguments, goal in real seconds) — docs/simulator.md, "Benchmarks"
     ("`icbot status --offline` (journal only)", ["--offline"], 0.3),
     ("`icbot status` with the gateway's answer", [], 1.5),
 )
@@ -483,7 +483,7 @@ def bench_status(ws: Workspace) -> list[Result]:
 
 REPORT_RUNS = 3
 REPORT_TARGETS = (
-    # (target, extra arguments, goal in real seconds or None for information) — SPEC §6
+    # (target, extra arguments, goal in real seconds or None for information) — docs/simulator.md, "Benchmarks"
     ("`icbot report` to the terminal, 10 years", [], 1.0),
     ("`icbot report --csv FILE`, 10 years", ["--csv", "{tmp}/trades.csv"], 1.0),
     ("`icbot report --html FILE`, 10 years", ["--html", "{tmp}/report.html", "--starting-capital", "100000"], 2.0),

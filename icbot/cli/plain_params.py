@@ -2,8 +2,9 @@
 
 typer (0.29) coerces every option value through a pydantic TypeAdapter — even the value of ``--help`` when it is
 not given — and importing pydantic costs about 0.1 s: a third of what `icbot status --offline` may take in all
-(SPEC §6). The root group and `status` therefore convert their few plain values (flags, a path, a string, numbers
-with the ranges declared on the options) themselves, by giving each such parameter its coercion up front.
+(docs/simulator.md, "Benchmarks"). The root group and `status` therefore convert their few plain values (flags, a
+path, a string, numbers with the ranges declared on the options) themselves, by giving each such parameter its
+coercion up front.
 
 This uses typer's lazily built ``_runtime_param`` (typer/core.py) and its `coerce(value, param=, ctx=)` contract.
 Should a typer release stop using it, nothing breaks: typer's own coercion applies again, only slower, and

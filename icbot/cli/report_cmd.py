@@ -274,7 +274,7 @@ def _words_of(value: object) -> list[str]:
 def register(app: typer.Typer) -> None:
     from icbot.cli.plain_params import plain_command
 
-    # typer would coerce these through pydantic (0.1 s to import; SPEC §6 gives the report 1 s in all):
+    # typer would coerce these through pydantic (0.1 s to import; docs/report.md gives the report 1 s in all):
     # see icbot/cli/plain_params.py
     plain = plain_command(
         {

@@ -1,4 +1,5 @@
-"""The configuration's shape: frozen dataclasses with the SPEC §1 defaults, and the fixed limits around them.
+"""The configuration's shape: frozen dataclasses with the defaults of docs/strategy.md and docs/configuration.md,
+and the fixed limits around them.
 
 Each default is written here and only here: `icbot.config.load` derives the allowed keys and the defaults of every
 section from these dataclasses (`dataclasses.fields`), so the file format and the code cannot drift apart. A field

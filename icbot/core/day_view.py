@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 # icbot.core.settlement (closed_quantity, position_problems) is imported where it is used: it brings the actions
 # and exit pricing along, which the journal-only view of a day without an open trade never needs (`icbot status
-# --offline` has 0.3 s in all, SPEC §6).
+# --offline` has 0.3 s in all, docs/simulator.md "Benchmarks").
 
 EXIT_OK = 0
 EXIT_RISK = 4

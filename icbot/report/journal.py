@@ -3,7 +3,7 @@
 The only part of `icbot report` that touches the journal; everything it computes is `icbot.core.metrics`. It reads
 through `icbot.store.reader.JournalReader` (the standard library's sqlite3, read-only) and the whole-mode queries
 of `icbot.store.bulk`: `Store` stands on sqlite-utils, whose import pulls in pandas — longer than the whole report
-may take (SPEC §6: ten years in under a second, start-up included).
+may take (docs/report.md, "Speed": ten years in under a second, start-up included).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A read-only view of the journal on the standard library's sqlite3, for `icbot status`.
 
 `Store` (repo.py) is the journal's API for every command that writes; it stands on sqlite-utils, whose import
-pulls in pandas — about half a second, more than `icbot status --offline` may take in all (SPEC §6: 0.3 s).
+pulls in pandas — about half a second, more than `icbot status --offline` may take in all (0.3 s, docs/simulator.md
+"Benchmarks").
 This reader opens the same file read-only (``mode=ro``: it never creates, migrates or locks anything) and
 returns the same typed records through the same conversion (`icbot.store.rows`), so a record means the same
 whoever read it. It reads every query of one view inside one read transaction: with WAL, the view is one
