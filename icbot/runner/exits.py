@@ -70,7 +70,8 @@ def exit_order(
 
 
 async def place_exit(ctx: RunContext, gw: Gateway, order: ComboOrder, role: Role) -> OrderState:
-    """Journal the intent, send, journal the acknowledgement. Never retried blindly: a failure is reported."""
+    """Journal the intent, send, journal the acknowledgement. Never retried here: a failure is reported, and only
+    `ensure_exits` sends a refused exit once more — after IB's final rejection, when the first can never fill."""
     record_intent(ctx, order, role)
     state = await gw.place(order)
     ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
@@ -128,13 +129,14 @@ async def ensure_exits(
         return True, "all three exits are working"
     placed: list[OrderState] = []
     refused: list[str] = []
-    for role in missing:
+    for i, role in enumerate(missing):
         halted, why = ctx.store.halted()  # checked immediately before each transmission: never an order after kill
         if halted:
-            left = ", ".join(missing[len(placed) :])
+            left = ", ".join(missing[i:])
             return (
                 False,
-                f"halted ({why or 'kill'}): {left} not placed; a `resume` row in the journal's halts table "
+                "".join(f"{r}; " for r in refused)
+                + f"halted ({why or 'kill'}): {left} not placed; a `resume` row in the journal's halts table "
                 "clears the halt (docs/operations.md)",
             )
         order = exit_order(ctx, role, legs, quantity, plan, attempt, oca)
@@ -144,6 +146,10 @@ async def ensure_exits(
             # IB's final word on that order (it can never fill), maybe after acknowledging it: the other exits are
             # still placed, and this one once more under the next attempt's orderRef (docs/operations.md).
             record_refusal(ctx, order, exc)
+            halted, why = ctx.store.halted()  # the retry is a transmission too: never an order after kill
+            if halted:
+                refused.append(f"{role} refused: {exc}; halted ({why or 'kill'}): not placed again")
+                continue
             ctx.journal(Phase.EXITS, EventStatus.WARN, f"{role} refused: {exc}; placing it once more")
             order = exit_order(ctx, role, legs, quantity, plan, attempt + 1, oca)
             try:

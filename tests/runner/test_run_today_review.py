@@ -27,6 +27,7 @@ from icbot.core.journal import Alert, AlertLevel, OrderStatus, Phase, Trade, Tra
 from icbot.core.schedule import SessionTimes, session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK
 from icbot.notify import Notifier
+from icbot.runner import exits as exits_mod
 from icbot.runner import run_today as run_mod
 from icbot.runner.context import RunContext
 from icbot.runner.exits import ensure_exits
@@ -209,6 +210,34 @@ def test_no_exit_is_placed_while_halted(harness):
     ok, what = asyncio.run(go())
     assert h.sim.sim.requests("placeOrder") == []
     assert not ok and "halted" in what
+
+
+def test_an_exit_ib_refused_is_not_placed_again_once_kill_has_set_the_halt(harness, monkeypatch):
+    # the one retry after IB's final rejection is a transmission like any other: it reads the halt first
+    h = harness(faults=["reject-next=Simulated refusal"])  # the first exit placed is refused outright
+    refusal = exits_mod.record_refusal
+
+    def refused_then_killed(*args: Any, **kw: Any) -> None:
+        refusal(*args, **kw)
+        kill = Store.open(h.ctx.config.db_path)  # `icbot kill` in another process, in that very moment
+        kill.halt("kill", at=h.sim.clock.now())
+        kill.close()
+
+    monkeypatch.setattr(exits_mod, "record_refusal", refused_then_killed)
+
+    async def go() -> tuple[bool, str]:
+        gw = await connect(h)
+        try:
+            legs = await condor_legs(gw, h.ctx.trade_date)
+            return await ensure_exits(
+                h.ctx, gw, legs=legs, quantity=1, credit=2.0, time_exit_at=h.session.time_exit_at, existing=[]
+            )
+        finally:
+            await gw.close()
+
+    ok, what = asyncio.run(go())
+    assert len(h.sim.sim.requests("placeOrder")) == 1  # the refused exit, and nothing after the halt
+    assert not ok and "not placed again" in what and "halted" in what
 
 
 def _fill_an_entry(h: Harness) -> None:
