@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
 
 import pytest
 
 from icbot.core.refs import role_of
 from icbot.sim.fills import FillParams
 from icbot.store.repo import Store
+from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -24,15 +24,6 @@ def working_icbot_orders(day) -> list:
         for o in day.sim_orders()
         if o.req.order_ref.startswith("icbot:") and o.status in ("PreSubmitted", "Submitted", "PendingSubmit")
     ]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Wait for another process's effect at the simulator (bounded, real time: a subprocess, not the clock)."""
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for the other process")
-        time.sleep(0.05)
 
 
 def held(day) -> dict[int, float]:

@@ -12,7 +12,7 @@ import pytest
 
 from icbot.core.refs import role_of
 from icbot.sim.fills import FillParams
-from tests.e2e.test_kill import wait_for
+from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 from icbot.clock import ny_datetime
 from icbot.core.refs import attempt_of, role_of
 from icbot.sim.fills import FillParams
-from tests.e2e.test_kill import wait_for
+from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,7 @@
 morning"): the rival check and the band before 09:32:00, the order at the instant, the decision journaled after
 the send — and a run killed between the journaled intent and the send is repaired by the next one.
 
-The runner is driven in-process against the simulator (tests/runner/test_run_today_review.py's harness), and the
+The runner is driven in-process against the simulator (tests/runner/harness.py), and the
 simulator's own books say what the gateway received and when.
 """
 
@@ -20,11 +20,9 @@ from icbot.notify import Notifier
 from icbot.runner.records import record_intent
 from icbot.runner.run_today import RIVAL_CHECK_STANDS, FreshDay, run_day
 from icbot.sim.fills import FillParams
-from tests.runner import test_run_today_review as review
-from tests.runner.test_run_today_review import Harness
+from tests.runner.harness import Harness
 
 pytestmark = pytest.mark.e2e
-harness = review.harness  # the review's fixture: a RunContext against its own simulator
 
 
 class Killed(BaseException):

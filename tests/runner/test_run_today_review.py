@@ -10,111 +10,34 @@ phase is wrapped; nothing waits in real time for the virtual clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from icbot.broker.gateway import Gateway
 from icbot.broker.types import ComboOrder
-from icbot.config import load_config
 from icbot.core import refs
 from icbot.core.accounting import LegFill, exit_credit
-from icbot.core.journal import Alert, AlertLevel, OrderStatus, Phase, Trade, TradeStatus
-from icbot.core.schedule import SessionTimes, session_times, shared_calendar
+from icbot.core.journal import AlertLevel, OrderStatus, Phase, TradeStatus
 from icbot.errors import EXIT_CRITICAL, EXIT_NO_TRADE, EXIT_OK
-from icbot.notify import Notifier
 from icbot.runner import exits as exits_mod
 from icbot.runner import run_today as run_mod
-from icbot.runner.context import RunContext
 from icbot.runner.exits import ensure_exits
 from icbot.runner.records import record_intent
 from icbot.runner.run_today import FreshDay, run_day
 from icbot.sim import handlers
 from icbot.sim.fills import FillParams
-from icbot.sim.fixture import SimGateway
 from icbot.sim.server import SimServer
 from icbot.store.repo import Store
-from tests.broker.helpers import condor_legs, write_sim_config
+from tests.broker.helpers import condor_legs
+from tests.runner.harness import Harness, connect
 
 pytestmark = pytest.mark.e2e
 
 NO_FILLS = FillParams(p_mid=0.0, p_near=0.0)
 REAL_TIMEOUT = 30.0  # real seconds a test waits for the day to reach a moment it acts at
-
-
-@dataclass
-class Harness:
-    sim: SimGateway
-    ctx: RunContext
-    session: SessionTimes
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def store(self) -> Store:
-        return self.ctx.store
-
-    def run_day(self) -> int:
-        return asyncio.run(run_day(self.ctx, self.session))
-
-    def entries(self) -> list[Any]:
-        return [o for o in self.sim.sim.orders() if o.req.order_ref.endswith(":entry") and not o.req.what_if]
-
-    def icbot_orders(self) -> list[Any]:
-        return [o for o in self.sim.sim.orders() if o.req.order_ref.startswith("icbot:") and not o.req.what_if]
-
-    def exits(self) -> list[Any]:
-        return [o for o in self.icbot_orders() if refs.role_of(o.req.order_ref) in refs.EXIT_ROLES]
-
-    def alerts(self, level: AlertLevel | None = None) -> list[Alert]:
-        return [a for a in self.store.alerts() if level is None or a.level is level]
-
-    def trade(self) -> Trade:
-        trade = self.ctx.trade()
-        assert trade is not None
-        return trade
-
-
-@pytest.fixture
-def harness(tmp_path: Path, sim_gateway_factory: Callable[..., SimGateway]) -> Iterator[Callable[..., Harness]]:
-    stores: list[Store] = []
-
-    def make(
-        *,
-        start: str = "2026-11-24T09:31:00",  # 3 real s before the entry: the band waits 1.2 s on the throttle
-        speed: float = 20.0,
-        faults: list[str] | None = None,
-        sim_config: dict[str, Any] | None = None,
-        mode: str = "paper",
-        **config: Any,
-    ) -> Harness:
-        sim = sim_gateway_factory(start=start, speed=speed, faults=faults or [], **(sim_config or {}))
-        config.setdefault("exits__confirm_seconds", 5)  # run-today's watch of its exits: 30 virtual s by default
-        loaded = load_config(write_sim_config(tmp_path, sim, mode=mode, **config), {})
-        store = Store.open(loaded.db_path)
-        stores.append(store)
-        today = sim.clock.now_ny().date()
-        session = session_times(shared_calendar(), today, loaded.entry, loaded.exits)
-        assert session is not None
-        lines: list[str] = []
-        ctx = RunContext(
-            loaded, sim.clock, store, Notifier([], store=store, clock=sim.clock), today, "run-today", lines.append
-        )
-        ctx.run_id = store.start_run(command="run-today", mode=mode, trade_date=today, at=sim.clock.now(), argv=[])
-        return Harness(sim, ctx, session, lines)
-
-    yield make
-    for store in stores:
-        store.close()
-
-
-async def connect(h: Harness) -> Gateway:
-    return await Gateway.connect(
-        h.ctx.config.gateway, clock=h.ctx.clock, deadline=h.ctx.now() + timedelta(seconds=30), mode=h.ctx.mode
-    )
 
 
 # -- the entry ladder loses its connection ------------------------------------------------------------------

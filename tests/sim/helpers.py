@@ -116,3 +116,12 @@ async def combo_quote(ib: IB, bag: Contract) -> tuple[float, float]:
 
 async def gather_all(*aws: Awaitable[T]) -> list[T]:
     return list(await asyncio.gather(*aws))
+
+
+IC = (5920, 5940, 6065, 6085)
+
+
+def collect_errors(ib: IB) -> list[tuple[int, int, str]]:
+    errors: list[tuple[int, int, str]] = []
+    ib.errorEvent += lambda req_id, code, text, contract: errors.append((req_id, code, text))
+    return errors

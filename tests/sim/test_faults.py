@@ -9,15 +9,7 @@ import pytest
 from ib_async import IB, LimitOrder
 
 from icbot.sim.faults import FaultSpecError, parse_fault
-from tests.sim.helpers import condor, connect, qualified_option, run, wait_until
-
-IC = (5920, 5940, 6065, 6085)
-
-
-def collect_errors(ib: IB) -> list[tuple[int, int, str]]:
-    errors: list[tuple[int, int, str]] = []
-    ib.errorEvent += lambda req_id, code, text, contract: errors.append((req_id, code, text))
-    return errors
+from tests.sim.helpers import IC, collect_errors, condor, connect, qualified_option, run, wait_until
 
 
 def test_fault_specs_parse_and_bad_ones_say_what_is_allowed():

@@ -17,9 +17,8 @@ from ib_async import IB, LimitOrder
 
 from icbot.sim.faults import FaultSpecError, parse_fault, untidy_faults
 from icbot.sim.marketdata import unset_computation
-from tests.sim.helpers import condor, connect, qualified_option, run, wait_until
-from tests.sim.test_faults import IC, collect_errors
-from tests.sim.test_wire import decode_both
+from tests.sim.helpers import IC, collect_errors, condor, connect, qualified_option, run, wait_until
+from tests.sim.wire_decoding import decode_both
 
 D = date(2026, 11, 24)
 STOP_REF = "icbot:2026-11-24:paper:stop/t1"
@@ -289,7 +288,7 @@ def test_ibapi_sees_the_late_rejection_as_201_then_inactive(sim_gateway_factory)
     from ibapi.order import Order
     from ibapi.wrapper import EWrapper
 
-    from tests.sim.test_ibapi_conformance import ibapi_condor
+    from tests.sim.ibapi_client import ibapi_condor
 
     gw = sim_gateway_factory(faults=["reject-after-ack=*:10"])
     legs = [gw.sim.call(lambda s, k=k, r=r: s.market.find_option(r, k).con_id) for k, r in zip(IC, "PPCC", strict=True)]

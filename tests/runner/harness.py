@@ -1,0 +1,90 @@
+"""The in-process run-today harness: a real RunContext (real SQLite journal, a notifier that journals its
+alerts, the simulator's virtual clock) against its own simulator, driven the way `icbot run-today` drives it.
+The `harness` fixture (tests/runner/conftest.py) makes them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from icbot.broker.gateway import Gateway
+from icbot.config import load_config
+from icbot.core import refs
+from icbot.core.journal import Alert, AlertLevel, Trade
+from icbot.core.schedule import SessionTimes, session_times, shared_calendar
+from icbot.notify import Notifier
+from icbot.runner.context import RunContext
+from icbot.runner.run_today import run_day
+from icbot.sim.fixture import SimGateway
+from icbot.store.repo import Store
+from tests.broker.helpers import write_sim_config
+
+
+@dataclass
+class Harness:
+    sim: SimGateway
+    ctx: RunContext
+    session: SessionTimes
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    def run_day(self) -> int:
+        return asyncio.run(run_day(self.ctx, self.session))
+
+    def entries(self) -> list[Any]:
+        return [o for o in self.sim.sim.orders() if o.req.order_ref.endswith(":entry") and not o.req.what_if]
+
+    def icbot_orders(self) -> list[Any]:
+        return [o for o in self.sim.sim.orders() if o.req.order_ref.startswith("icbot:") and not o.req.what_if]
+
+    def exits(self) -> list[Any]:
+        return [o for o in self.icbot_orders() if refs.role_of(o.req.order_ref) in refs.EXIT_ROLES]
+
+    def alerts(self, level: AlertLevel | None = None) -> list[Alert]:
+        return [a for a in self.store.alerts() if level is None or a.level is level]
+
+    def trade(self) -> Trade:
+        trade = self.ctx.trade()
+        assert trade is not None
+        return trade
+
+
+async def connect(h: Harness) -> Gateway:
+    return await Gateway.connect(
+        h.ctx.config.gateway, clock=h.ctx.clock, deadline=h.ctx.now() + timedelta(seconds=30), mode=h.ctx.mode
+    )
+
+
+def make_harness(
+    tmp_path: Path,
+    sim_gateway_factory: Callable[..., SimGateway],
+    stores: list[Store],
+    *,
+    start: str = "2026-11-24T09:31:00",  # 3 real s before the entry: the band waits 1.2 s on the throttle
+    speed: float = 20.0,
+    faults: list[str] | None = None,
+    sim_config: dict[str, Any] | None = None,
+    mode: str = "paper",
+    **config: Any,
+) -> Harness:
+    sim = sim_gateway_factory(start=start, speed=speed, faults=faults or [], **(sim_config or {}))
+    config.setdefault("exits__confirm_seconds", 5)  # run-today's watch of its exits: 30 virtual s by default
+    loaded = load_config(write_sim_config(tmp_path, sim, mode=mode, **config), {})
+    store = Store.open(loaded.db_path)
+    stores.append(store)
+    today = sim.clock.now_ny().date()
+    session = session_times(shared_calendar(), today, loaded.entry, loaded.exits)
+    assert session is not None
+    lines: list[str] = []
+    ctx = RunContext(
+        loaded, sim.clock, store, Notifier([], store=store, clock=sim.clock), today, "run-today", lines.append
+    )
+    ctx.run_id = store.start_run(command="run-today", mode=mode, trade_date=today, at=sim.clock.now(), argv=[])
+    return Harness(sim, ctx, session, lines)
