@@ -11,6 +11,7 @@ most `PER_CHECK` in one run; the rest is left to check's touch watch and experim
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -27,6 +28,8 @@ from icbot.errors import IcbotError
 from icbot.runner.context import RunContext
 from icbot.runner.sessions import day_session
 from icbot.store.bars import last_minutes, record_bars
+
+log = logging.getLogger("icbot.recording")
 
 CHUNK = timedelta(minutes=60)
 FINAL_WINDOW = timedelta(minutes=20)
@@ -175,9 +178,20 @@ def days_to_record(ctx: RunContext, trades: Sequence[Trade]) -> list[Trade]:
 
 
 async def record_after_check(ctx: RunContext, gw: Gateway, trades: Sequence[Trade]) -> None:
-    """The hook at the end of `check`: never raises, never changes check's exit code."""
+    """The hook at the end of `check`: never raises, never changes check's exit code.
+
+    The bars are evidence for what-if replays, never part of the trade: a fault in recording them — the
+    gateway's, or a defect here — must not turn a check that reconciled the money into a crash and an urgent
+    alert. Any other exception is journaled with its type and logged with its traceback, then the next run
+    tries again (the recording is idempotent).
+    """
     for trade in days_to_record(ctx, trades):
         try:
             await record_day(ctx, gw, trade)
         except IcbotError as exc:
             ctx.for_date(trade.trade_date).journal(PHASE, EventStatus.WARN, f"bars not recorded: {exc}")
+        except Exception as exc:  # a defect in the recording: reported, and kept away from check's outcome
+            log.exception("recording the bars of %s failed", trade.trade_date)
+            ctx.for_date(trade.trade_date).journal(
+                PHASE, EventStatus.WARN, f"bars not recorded: {type(exc).__name__}: {exc} (a defect; see the log)"
+            )

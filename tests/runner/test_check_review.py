@@ -29,7 +29,7 @@ from icbot.core.journal import Alert, AlertLevel, EventStatus, Phase, Trade, Tra
 from icbot.core.schedule import session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_OK
 from icbot.notify import Notifier
-from icbot.runner import check
+from icbot.runner import check, recording
 from icbot.runner import run_today as run_mod
 from icbot.runner.context import RunContext
 from icbot.runner.records import record_intent
@@ -215,6 +215,20 @@ def test_market_data_lost_to_a_competing_session_does_not_break_off_the_reconcil
     events = d.store.events(d.day, "paper")
     assert any(e.phase == Phase.RECONCILE and "3 exits working" in e.message for e in events)
     assert any(e.status is EventStatus.WARN and "10197" in e.message for e in events)
+    assert d.alerts(AlertLevel.FAILURE) == []
+
+
+def test_a_defect_in_recording_the_bars_does_not_turn_a_good_check_into_a_crash(desk, monkeypatch):
+    d = desk()
+    assert d.run_today() == EXIT_OK
+
+    async def broken(*args: Any, **kw: Any) -> None:
+        raise KeyError("no such minute")
+
+    monkeypatch.setattr(recording, "record_day", broken)
+    assert d.check() == EXIT_OK  # the exits were verified; the bars are evidence, not the trade
+    [warned] = [e for e in d.store.events(d.day, "paper") if e.phase == "bars" and e.status is EventStatus.WARN]
+    assert warned.message.startswith("bars not recorded: KeyError") and "a defect" in warned.message
     assert d.alerts(AlertLevel.FAILURE) == []
 
 
