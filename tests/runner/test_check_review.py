@@ -333,17 +333,16 @@ def test_exits_are_repaired_for_what_the_broker_filled_not_for_a_journal_that_fe
 
 
 # -- an entry nobody works any more ---------------------------------------------------------------------------
-def test_an_entry_left_working_after_the_deadline_is_critical(desk):
-    """run-today died after sending the entry (the journal has the intent, the trade is pending); at 09:40 the
-    order still rests at the gateway and may fill at any moment, with no exits until some later check."""
-    d = desk(start="2026-11-24T09:40:00")
+def send_entry_and_die(d: Desk, *, limit: float) -> None:
+    """What a run-today that died right after sending its entry leaves: the trade pending, the intent journaled
+    with the acknowledgement, the order at the gateway."""
     ctx = d.ctx("run-today")
 
-    async def send_entry_and_die() -> None:
+    async def go() -> None:
         gw = await connect(d.sim)
         try:
             legs = await condor_legs(gw, d.day)
-            order = entry(legs, -19.0)  # a credit far above the market: it rests
+            order = entry(legs, limit)
             ctx.save_trade(status="pending", short_put=legs[1].strike, short_call=legs[2].strike)
             record_intent(ctx, order, refs.ENTRY)
             state = await gw.place(order)
@@ -351,7 +350,14 @@ def test_an_entry_left_working_after_the_deadline_is_critical(desk):
         finally:
             await gw.close()
 
-    asyncio.run(send_entry_and_die())
+    asyncio.run(go())
+
+
+def test_an_entry_left_working_after_the_deadline_is_critical(desk):
+    """run-today died after sending the entry (the journal has the intent, the trade is pending); at 09:40 the
+    order still rests at the gateway and may fill at any moment, with no exits until some later check."""
+    d = desk(start="2026-11-24T09:40:00")
+    send_entry_and_die(d, limit=-19.0)  # a credit far above the market: it rests
     assert [o.status for o in d.sim.sim.orders()] == ["Submitted"]
     assert d.check() == EXIT_CRITICAL
     [alert] = d.alerts(AlertLevel.FAILURE)
@@ -369,21 +375,7 @@ def test_a_rerun_right_after_the_fill_waits_for_positions_that_trail_it_and_plac
     """run-today died right after its entry filled; IB's positions trail the fill by 12 s when the rerun reads
     them. Before, the rerun called the position gone — a critical, and a filled condor left without exits."""
     d = desk(start="2026-11-24T09:32:00", speed=5, faults=["positions-late=12"], exits__confirm_seconds=5)
-    ctx = d.ctx("run-today")
-
-    async def send_entry_and_die() -> None:
-        gw = await connect(d.sim)
-        try:
-            legs = await condor_legs(gw, d.day)
-            order = entry(legs, -0.05)  # a credit of 0.05: marketable, it fills at once
-            ctx.save_trade(status="pending", short_put=legs[1].strike, short_call=legs[2].strike)
-            record_intent(ctx, order, refs.ENTRY)
-            state = await gw.place(order)
-            ctx.store.record_placed(order.order_ref, order_id=state.order_id, perm_id=state.perm_id, at=ctx.now())
-        finally:
-            await gw.close()
-
-    asyncio.run(send_entry_and_die())
+    send_entry_and_die(d, limit=-0.05)  # a credit of 0.05: marketable, it fills at once
     assert [o.status for o in d.sim.sim.orders()] == ["Filled"]
     assert d.run_today() == EXIT_OK, "\n".join(d.lines)
     assert sorted(str(r) for r in d.exits_at_sim()) == ["stop", "take_profit", "time_exit"]

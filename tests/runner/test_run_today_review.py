@@ -10,6 +10,7 @@ phase is wrapped; nothing waits in real time for the virtual clock.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,21 +117,23 @@ def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harne
     assert reason is not None and "halted" in reason
 
 
+async def _exits_for_a_condor(h: Harness) -> tuple[bool, str]:
+    """`ensure_exits` for one condor around the money, none of its exits working yet."""
+    gw = await connect(h)
+    try:
+        legs = await condor_legs(gw, h.ctx.trade_date)
+        return await ensure_exits(
+            h.ctx, gw, legs=legs, quantity=1, credit=2.0, time_exit_at=h.session.time_exit_at, existing=[]
+        )
+    finally:
+        await gw.close()
+
+
 def test_no_exit_is_placed_while_halted(harness):
     h = harness()
     h.store.halt("kill", at=h.sim.clock.now())
 
-    async def go() -> tuple[bool, str]:
-        gw = await connect(h)
-        try:
-            legs = await condor_legs(gw, h.ctx.trade_date)
-            return await ensure_exits(
-                h.ctx, gw, legs=legs, quantity=1, credit=2.0, time_exit_at=h.session.time_exit_at, existing=[]
-            )
-        finally:
-            await gw.close()
-
-    ok, what = asyncio.run(go())
+    ok, what = asyncio.run(_exits_for_a_condor(h))
     assert h.sim.sim.requests("placeOrder") == []
     assert not ok and "halted" in what
 
@@ -148,17 +151,7 @@ def test_an_exit_ib_refused_is_not_placed_again_once_kill_has_set_the_halt(harne
 
     monkeypatch.setattr(exits_mod, "record_refusal", refused_then_killed)
 
-    async def go() -> tuple[bool, str]:
-        gw = await connect(h)
-        try:
-            legs = await condor_legs(gw, h.ctx.trade_date)
-            return await ensure_exits(
-                h.ctx, gw, legs=legs, quantity=1, credit=2.0, time_exit_at=h.session.time_exit_at, existing=[]
-            )
-        finally:
-            await gw.close()
-
-    ok, what = asyncio.run(go())
+    ok, what = asyncio.run(_exits_for_a_condor(h))
     assert len(h.sim.sim.requests("placeOrder")) == 1  # the refused exit, and nothing after the halt
     assert not ok and "not placed again" in what and "halted" in what
 
@@ -388,7 +381,11 @@ async def _place_rival(h: Harness) -> None:
         await gw.close()
 
 
-def _lose_the_rivalry(h: Harness, monkeypatch: pytest.MonkeyPatch, *, halt_on_the_way: bool) -> int:
+def _lost_and_filled(
+    harness: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch, *, halt_on_the_way: bool
+) -> Harness:
+    """This installation's entry loses to a rival's, and its cancel loses the race to a fill (fill-on-cancel)."""
+    h = harness(faults=["fill-on-cancel"], sim_config={"fill": NO_FILLS})
     early_check = FreshDay.no_rival_working
     settle = FreshDay.settle_rivalry
 
@@ -406,31 +403,25 @@ def _lose_the_rivalry(h: Harness, monkeypatch: pytest.MonkeyPatch, *, halt_on_th
     monkeypatch.setattr(FreshDay, "no_rival_working", rival_after_the_check)
     monkeypatch.setattr(FreshDay, "rival_check_stands", lambda day: True)  # the two entries crossed on the wire
     monkeypatch.setattr(FreshDay, "settle_rivalry", halted_first)
-    return h.run_day()
+    code = h.run_day()
+    assert code == EXIT_CRITICAL, "\n".join(h.lines)
+    (entry,) = h.entries()
+    assert entry.status == "Filled" and h.exits() == []
+    return h
 
 
 def test_the_entry_accepted_second_is_cancelled_and_what_filled_is_closed_at_market(harness, monkeypatch):
-    # the cancel loses the race to a fill (fill-on-cancel): one condor of this installation is open for a moment
-    h = harness(faults=["fill-on-cancel"], sim_config={"fill": NO_FILLS})
-    code = _lose_the_rivalry(h, monkeypatch, halt_on_the_way=False)
-    assert code == EXIT_CRITICAL, "\n".join(h.lines)
-    (entry,) = h.entries()
-    assert entry.status == "Filled"
+    # one condor of this installation is open for a moment
+    h = _lost_and_filled(harness, monkeypatch, halt_on_the_way=False)
     closes = [o for o in h.icbot_orders() if refs.role_of(o.req.order_ref) is refs.Role.CLOSE]
     assert [(o.req.order_type, o.req.action, o.status) for o in closes] == [("MKT", "SELL", "Filled")]
-    assert h.exits() == []
     assert not any(p.qty for p in h.sim.sim.positions().values())  # flat at the broker: the rival's rests unfilled
     assert any("closed it at market at once" in a.body for a in h.alerts(AlertLevel.FAILURE))
 
 
 def test_a_lost_entry_that_filled_while_kill_is_under_way_is_left_to_kill(harness, monkeypatch):
     # kill's close reads what is held after this process let go; a close from here as well would reverse it
-    h = harness(faults=["fill-on-cancel"], sim_config={"fill": NO_FILLS})
-    code = _lose_the_rivalry(h, monkeypatch, halt_on_the_way=True)
-    assert code == EXIT_CRITICAL, "\n".join(h.lines)
-    (entry,) = h.entries()
-    assert entry.status == "Filled"
+    h = _lost_and_filled(harness, monkeypatch, halt_on_the_way=True)
     assert [o for o in h.icbot_orders() if refs.role_of(o.req.order_ref) is refs.Role.CLOSE] == []
-    assert h.exits() == []
     [alert] = [a for a in h.alerts(AlertLevel.FAILURE) if "halted" in a.body]
     assert "`icbot kill` closes what is held" in alert.body
