@@ -88,7 +88,7 @@ async def _run_check(ctx: RunContext, trades: list[Trade]) -> int:
             await _resolve_experiments(ctx, gw, experiments),
         )
         # only after the live work, and never changing its outcome (icbot/runner/recording.py)
-        await record_after_check(ctx, gw, trades)
+        await record_after_check(ctx, gw)
         return code
     finally:
         await gw.close()
@@ -189,7 +189,7 @@ async def run_recording(ctx: RunContext) -> int:
         ctx.journal("bars", EventStatus.WARN, f"cannot reach the gateway to record bars: {exc}")
         return EXIT_OK
     try:
-        await record_after_check(ctx, gw, [])
+        await record_after_check(ctx, gw)
     finally:
         await gw.close()
     return EXIT_OK

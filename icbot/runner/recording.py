@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from icbot.broker.gateway import Gateway
@@ -159,25 +159,18 @@ def _row(name: str, bar: tuple[datetime, float, float, float, float], *, index: 
     return BarRow(name, minute, close)
 
 
-def days_to_record(ctx: RunContext, trades: Sequence[Trade]) -> list[Trade]:
-    """Today's trade (and the given ones of today) whose bars are still due; only when recording is on."""
+def days_to_record(ctx: RunContext) -> list[Trade]:
+    """Today's trade, when its bars are still due and recording is on (an expired option's bars may be gone later)."""
     if not ctx.config.whatif.record:
         return []
-    today: date = ctx.trade_date
-    out = []
-    seen = set()
-    for t in [*trades, ctx.store.trade(today, ctx.mode)]:
-        if t is None or t.trade_date != today or t.trade_date in seen:
-            continue
-        seen.add(t.trade_date)
-        fresh = ctx.store.trade(t.trade_date, ctx.mode)
-        if recording_due(fresh, is_complete(ctx.store.events(t.trade_date, ctx.mode))):
-            assert fresh is not None
-            out.append(fresh)
-    return out
+    trade = ctx.store.trade(ctx.trade_date, ctx.mode)
+    if recording_due(trade, is_complete(ctx.store.events(ctx.trade_date, ctx.mode))):
+        assert trade is not None
+        return [trade]
+    return []
 
 
-async def record_after_check(ctx: RunContext, gw: Gateway, trades: Sequence[Trade]) -> None:
+async def record_after_check(ctx: RunContext, gw: Gateway) -> None:
     """The hook at the end of `check`: never raises, never changes check's exit code.
 
     The bars are evidence for what-if replays, never part of the trade: a fault in recording them — the
@@ -185,7 +178,7 @@ async def record_after_check(ctx: RunContext, gw: Gateway, trades: Sequence[Trad
     alert. Any other exception is journaled with its type and logged with its traceback, then the next run
     tries again (the recording is idempotent).
     """
-    for trade in days_to_record(ctx, trades):
+    for trade in days_to_record(ctx):
         try:
             await record_day(ctx, gw, trade)
         except IcbotError as exc:
