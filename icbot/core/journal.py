@@ -10,7 +10,7 @@ a change is written through the store and read back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -335,6 +335,17 @@ class Event:
     status: EventStatus
     message: str
     data: Mapping[str, Any] | None = None
+
+
+def selection_deltas(events: Sequence[Event]) -> tuple[dict[float, float], dict[float, float]]:
+    """The put and call deltas by strike that run-today journaled with its last `select` event ({} without one):
+    what the what-if replay and the bar recording need to place a variant's strikes as the day saw them."""
+    for e in reversed(events):
+        if e.phase == Phase.SELECT and e.status is EventStatus.OK and isinstance(e.data, Mapping):
+            puts = {float(k): float(v) for k, v in (e.data.get("put_deltas") or {}).items()}
+            calls = {float(k): float(v) for k, v in (e.data.get("call_deltas") or {}).items()}
+            return puts, calls
+    return {}, {}
 
 
 @dataclass(frozen=True, slots=True)

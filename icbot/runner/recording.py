@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from icbot.broker.gateway import Gateway
-from icbot.core.journal import EventStatus, Trade
+from icbot.core.journal import EventStatus, Trade, selection_deltas
 from icbot.core.whatif.bars import BARS_PHASE as PHASE
 from icbot.core.whatif.bars import INDEX, BarRow, contract_name, is_complete, recording_due
 from icbot.core.whatif.record_range import strikes_to_record
@@ -57,16 +57,6 @@ def _requests_in_window(events: Sequence[Any], now: datetime) -> int:
     return total
 
 
-def _deltas(events: Sequence[Any]) -> tuple[dict[float, float], dict[float, float]]:
-    """The put and call deltas run-today journaled with its `select` event."""
-    for e in reversed(events):
-        if str(e.phase) == "select" and str(e.status) == EventStatus.OK and isinstance(e.data, Mapping):
-            puts = {float(k): float(v) for k, v in (e.data.get("put_deltas") or {}).items()}
-            calls = {float(k): float(v) for k, v in (e.data.get("call_deltas") or {}).items()}
-            return puts, calls
-    return {}, {}
-
-
 def widest_wing(ctx: RunContext) -> float:
     """The widest wing any configured variant uses (a wider wing needs strikes further out)."""
     widths = [ctx.config.strikes.wing_width]
@@ -91,7 +81,7 @@ async def record_day(ctx: RunContext, gw: Gateway, trade: Trade) -> Recorded:
         return Recorded(0, 0, False)
     close = session.close
     wing = widest_wing(ctx)
-    puts, calls = _deltas(events)
+    puts, calls = selection_deltas(events)
     listed = await gw.list_strikes(day)
     options = strikes_to_record(trade, puts, calls, listed, wing_width=wing)
     shorts = [k for k in (trade.short_put, trade.short_call) if k is not None]

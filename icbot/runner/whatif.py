@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from icbot.config import Config
-from icbot.core.journal import Event, EventStatus, Phase, TradeStatus
+from icbot.core.journal import TradeStatus, selection_deltas
 from icbot.core.metrics import Report, TradeRow, build_report
 from icbot.core.whatif.bars import day_bars
 from icbot.core.whatif.replay import Outcome, ReplayDay, replay, report_group
@@ -68,15 +68,6 @@ def choose_variants(config: Config, texts: Sequence[str]) -> list[Variant]:
     return out
 
 
-def _deltas(events: Sequence[Event]) -> tuple[dict[float, float], dict[float, float]]:
-    for e in reversed(events):
-        if e.phase == Phase.SELECT and e.status is EventStatus.OK and isinstance(e.data, Mapping):
-            puts = {float(k): float(v) for k, v in (e.data.get("put_deltas") or {}).items()}
-            calls = {float(k): float(v) for k, v in (e.data.get("call_deltas") or {}).items()}
-            return puts, calls
-    return {}, {}
-
-
 def _close_at(config: Config, day: date) -> datetime:
     """The session's close from the cached session table (16:00 ET when the day is outside it)."""
     from icbot.core.schedule import OutOfCalendarRange
@@ -122,7 +113,7 @@ def run_whatif(
             skipped[day] = "no bars recorded"
             continue
         trade = by_date[day]
-        puts, calls = _deltas(reader.events(day, mode))
+        puts, calls = selection_deltas(reader.events(day, mode))
         replay_day = ReplayDay(trade, puts, calls, day_bars(day, reader.bars(day, mode)), _close_at(config, day))
         days.append(day)
         actual[day] = row

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icbot.core.journal import Mode, Trade, TradeStatus
+from icbot.core.journal import Event, EventStatus, Mode, Phase, Trade, TradeStatus, selection_deltas
 from icbot.core.settlement import ExitRules, experiment_exit
 from icbot.core.whatif.bars import BarRow, DayBars, day_bars
 from icbot.core.whatif.blackscholes import bs_price, implied_delta
@@ -242,3 +242,16 @@ def test_replay_instants_are_aware():
     out = replay(day(path_bars([1.0] * 10)), LIVE, RULES, slippage=0.0)
     assert out.exited_at is not None and out.exited_at.tzinfo is not None
     assert out.exited_at.astimezone(UTC).utcoffset() == timedelta(0)
+
+
+def _select(status: EventStatus, data: dict | None, minute: str) -> Event:
+    return Event(0, None, DAY, Mode.PAPER, ny(minute), Phase.SELECT, status, "select", data)
+
+
+def test_selection_deltas_are_the_last_good_selects_by_strike():
+    first = _select(EventStatus.OK, {"put_deltas": {"5940": 14.7}, "call_deltas": {"6070": 15.9}}, "09:32")
+    rerun = _select(EventStatus.OK, {"put_deltas": {"5945": 15.1, "5940": 14.2}, "call_deltas": {}}, "09:32")
+    failed = _select(EventStatus.FAIL, {"put_deltas": {"1": 1.0}}, "09:33")
+    assert selection_deltas([first, rerun, failed]) == ({5945.0: 15.1, 5940.0: 14.2}, {})
+    assert selection_deltas([first]) == ({5940.0: 14.7}, {6070.0: 15.9})
+    assert selection_deltas([failed, _select(EventStatus.OK, None, "09:32")]) == ({}, {})
