@@ -149,9 +149,6 @@ def _as_row(row: TradeRow, out: Outcome) -> TradeRow:
 
 
 # -- outputs ---------------------------------------------------------------------------------------------------
-SUMMARY_KEYS = ("trades", "total_pnl", "win_rate", "max_drawdown", "mar", "capture_rate", "unanswered")
-
-
 def summary(result: WhatifResult, name: str) -> dict[str, Any]:
     r = result.reports[name]
     unanswered = 0 if name == ACTUAL else sum(1 for o in result.outcomes[name].values() if o.pnl is None)
