@@ -224,6 +224,12 @@ class Intended:
     label: str
 
 
+def legs_held(legs: Sequence[ComboLeg], positions: Iterable[Position]) -> list[str]:
+    """The legs of `legs` the account still holds, as `P5940 -1`: what must be flat after a kill or the time exit."""
+    held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
+    return [f"{leg.right}{leg.strike:g} {held[leg.con_id]:+g}" for leg in legs if held.get(leg.con_id)]
+
+
 def intended_positions(days: Iterable[tuple[Trade, Sequence[ComboLeg], Sequence[Fill]]]) -> dict[int, Intended]:
     """conId → what icbot means to hold, for the legs of each (trade, entry legs, fills); 0 unless open."""
     out: dict[int, Intended] = {}

@@ -9,6 +9,7 @@ from icbot.core.actions import EXIT_CRITICAL, EXIT_OK, Critical
 from icbot.core.day_end import END_OF_DAY, MISSED_RUN, day_summary, month_trades
 from icbot.core.journal import AlertLevel, EventStatus, Phase
 from icbot.core.schedule import SessionTimes
+from icbot.core.settlement import legs_held
 from icbot.errors import IcbotError
 from icbot.runner.apply import critical
 from icbot.runner.connect import CHECK_OFFSET, connect_as
@@ -61,7 +62,7 @@ async def _sweep(ctx: RunContext) -> int | None:
     try:
         working = [s for s in await gw.find_by_ref("icbot:") if s.is_working]
         entry = ctx.store.entry_order(ctx.trade_date, ctx.mode)
-        held = {p.con_id: p.quantity for p in await gw.positions() if p.sec_type == "OPT"}
+        positions = await gw.positions()
     except IcbotError as exc:
         ctx.journal(Phase.RECONCILE, EventStatus.WARN, f"end-of-day sweep broke off: {exc}", round=END_OF_DAY)
         return None
@@ -69,7 +70,7 @@ async def _sweep(ctx: RunContext) -> int | None:
         await gw.close()
     left = [f"{s.order_ref} #{s.order_id} {s.status}" for s in working]
     if entry is not None:
-        left += [f"{leg.right}{leg.strike:g} {held[leg.con_id]:+g}" for leg in entry.legs if held.get(leg.con_id)]
+        left += legs_held(entry.legs, positions)
     if not left:
         return EXIT_OK
     msg = f"left after the time exit: {'; '.join(left)} — close or cancel in TWS, or `icbot kill`"

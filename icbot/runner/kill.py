@@ -32,6 +32,7 @@ from icbot.core import refs
 from icbot.core.actions import EXIT_CRITICAL, EXIT_OK
 from icbot.core.facts import ComboLeg, OrderState, Position
 from icbot.core.journal import AlertLevel, EventStatus, Phase, Role
+from icbot.core.settlement import legs_held
 from icbot.errors import IcbotError
 from icbot.runner.cancel import cancel_as_owner
 from icbot.runner.close import close_at_market
@@ -211,8 +212,7 @@ async def _verify(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> list[
             problems.append(f"{s.order_ref} #{s.order_id} still {s.status}")
     entry = ctx.store.entry_order(ctx.trade_date, ctx.mode)
     if not keep_position and entry is not None and entry.legs:
-        held = {p.con_id: p.quantity for p in await gw.positions() if p.sec_type == "OPT"}
-        left = [f"{leg.right}{leg.strike:g} {held[leg.con_id]:+g}" for leg in entry.legs if held.get(leg.con_id)]
+        left = legs_held(entry.legs, await gw.positions())
         if left:
             problems.append("today's legs are not flat: " + ", ".join(left))
         else:

@@ -33,6 +33,7 @@ from icbot.core.settlement import (
     closing_debits,
     exit_reason,
     intended_positions,
+    legs_held,
     position_problems,
     settle,
     touched_sides,
@@ -467,3 +468,9 @@ def test_position_problems_name_the_underlying_they_watch():
     orphan = pos(900, 1, "XSP   261124P00550000")
     assert position_problems([orphan], {}) == []
     assert position_problems([orphan], {}, underlying="XSP") == ["XSP   261124P00550000 +1 (no icbot trade)"]
+
+
+def test_legs_held_names_what_is_not_flat():
+    assert legs_held(LEGS, []) == []
+    assert legs_held(LEGS, [pos(500, 0.0), pos(999, 2.0)]) == []  # flat, and a contract that is not a leg
+    assert legs_held(LEGS, [pos(501, -1.0), pos(503, 2.0), pos(502, 1.0, sec_type="STK")]) == ["P6020 -1", "C6060 +2"]
