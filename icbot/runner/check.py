@@ -26,7 +26,7 @@ from icbot.runner.apply import apply, critical
 from icbot.runner.candidates import trades_to_check as trades_to_check
 from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
-from icbot.runner.gather import POSITION_SETTLE, copy_executions, gather_day
+from icbot.runner.gather import POSITION_PATIENCE, POSITION_SETTLE, copy_executions, gather_day
 from icbot.runner.recording import record_after_check
 from icbot.runner.sessions import day_session
 from icbot.runner.signals import Stop
@@ -128,12 +128,15 @@ async def _check_positions(ctx: RunContext, gw: Gateway, days: Sequence[date]) -
     """Compare the account's option positions with what icbot's trades mean to hold; critical on any difference.
 
     Positions are read after the trades were reconciled. IB's position update may trail the execution that
-    caused it, so a difference is confirmed once with fresh executions and positions before it is alerted.
+    caused it, so a difference is read again — fresh executions, then positions — every POSITION_SETTLE for up
+    to POSITION_PATIENCE before it is alerted, as gathering does for a fill's legs (runner/gather.py).
     """
     dates = sorted({ctx.trade_date, *days})
     problems = position_problems(await gw.positions(), _intended(ctx, dates))
-    if problems:
+    waited = 0.0
+    while problems and waited < POSITION_PATIENCE:
         await ctx.clock.asleep(POSITION_SETTLE)
+        waited += POSITION_SETTLE
         for day in dates:
             await copy_executions(ctx, gw, day, await gw.find_by_ref(refs.day_prefix(day, ctx.mode)))
         problems = position_problems(await gw.positions(), _intended(ctx, dates))
