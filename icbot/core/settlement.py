@@ -40,6 +40,13 @@ def closed_quantity(fills: Iterable[Fill]) -> float:
     return sum(f.quantity for f in exit_fills(fills)) / LEGS_PER_COMBO
 
 
+def open_quantity(fills: Iterable[Fill]) -> float:
+    """Condors the day's own executions leave open: the entry's legs filled, less what icbot's exits closed."""
+    fills = list(fills)
+    entered = sum(f.quantity for f in fills if f.role is Role.ENTRY) / LEGS_PER_COMBO
+    return max(entered - closed_quantity(fills), 0.0)
+
+
 def exit_reason(fills: Sequence[Fill]) -> tuple[ExitReason, str]:
     """(reason, breakdown): the reason that closed the most contracts (the earliest on a tie), and every reason
     with its quantity, e.g. `take_profit 1, manual 1`, when more than one order closed the trade."""

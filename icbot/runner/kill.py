@@ -12,7 +12,8 @@ Kill works in a fixed order, each step journaled (phase `kill`) and shown as it 
    kill connects as each client id that holds icbot orders — run-today's, check's — and cancels them there.
    While a run-today still holds its client id, the connection is retried until it lets go (it stops at once
    on the halt). Orders icbot did not place are never touched.
-3. Close what icbot holds today: one BAG order for exactly what is still held after the cancels, at market —
+3. Close what icbot holds today: one BAG order for exactly what is still held after the cancels (and never more
+   than today's executions leave open: IB's positions may trail an exit's fill), at market —
    the same order type as the strategy's own time exit: in an emergency the fill matters more than the price,
    and a limit that does not fill leaves the risk on. Its executions are journaled like any exit (role `close`,
    exit reason manual), and the legs are confirmed flat at the broker.
@@ -32,13 +33,13 @@ from icbot.core import refs
 from icbot.core.actions import EXIT_CRITICAL, EXIT_OK
 from icbot.core.facts import ComboLeg, OrderState, Position
 from icbot.core.journal import AlertLevel, EventStatus, Phase, Role
-from icbot.core.settlement import legs_held
+from icbot.core.settlement import legs_held, open_quantity
 from icbot.errors import IcbotError
 from icbot.runner.cancel import cancel_as_owner
 from icbot.runner.close import close_at_market
 from icbot.runner.connect import KILL_OFFSET, connect_as
 from icbot.runner.context import RunContext
-from icbot.runner.gather import POSITION_SETTLE
+from icbot.runner.gather import POSITION_PATIENCE, POSITION_SETTLE, copy_executions
 
 ALL_ICBOT = "icbot:"
 
@@ -153,11 +154,30 @@ def mine(ctx: RunContext, ref: str) -> bool:
 
 
 async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPlan:
-    await ctx.clock.asleep(POSITION_SETTLE)  # IB's position update may trail the fill that won the race
-    held = held_quantity(plan.legs, await gw.positions())
+    """What is held after the cancels, read again from the broker — and never more than today's executions leave
+    open. A cancel can lose the race to an exit's fill, and IB's position update may trail that fill: positions
+    that still show the condor while the executions show it closed are read again every POSITION_SETTLE for up to
+    POSITION_PATIENCE, and the close is never larger than the executions' open quantity (a larger one would open
+    a reversed condor)."""
+    waited = 0.0
+    while True:
+        await ctx.clock.asleep(POSITION_SETTLE)
+        waited += POSITION_SETTLE
+        held = held_quantity(plan.legs, await gw.positions())
+        by_fills = await _open_by_executions(ctx, gw)
+        if held is None or by_fills is None or held <= by_fills or waited >= POSITION_PATIENCE:
+            break
     if held is None:
         problems = [*plan.problems, "today's condor is held unevenly (a broken condor): close its legs in TWS"]
         return KillPlan(plan.cancel, (), 0, problems)
+    if by_fills is not None and held > by_fills:
+        ctx.journal(
+            Phase.KILL,
+            EventStatus.WARN,
+            f"the positions show {held} condor(s) after {waited:g} s, today's executions leave {by_fills} open: "
+            f"closing {by_fills}, never more than the executions leave",
+        )
+        held = by_fills
     if held != plan.close_quantity:
         ctx.journal(
             Phase.KILL,
@@ -165,6 +185,15 @@ async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPla
             f"{held} condor(s) still held after the cancels (planned {plan.close_quantity})",
         )
     return KillPlan(plan.cancel, plan.legs if held else (), held, plan.problems)
+
+
+async def _open_by_executions(ctx: RunContext, gw: Gateway) -> int | None:
+    """The condors today's executions leave open (copied into the journal first); None without an entry fill."""
+    await copy_executions(ctx, gw, ctx.trade_date, await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode)))
+    fills = ctx.store.fills(ctx.trade_date, ctx.mode)
+    if not any(f.role is Role.ENTRY for f in fills):
+        return None
+    return int(open_quantity(fills))
 
 
 async def _plan(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> KillPlan:

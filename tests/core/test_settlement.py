@@ -34,6 +34,7 @@ from icbot.core.settlement import (
     exit_reason,
     intended_positions,
     legs_held,
+    open_quantity,
     position_problems,
     settle,
     touched_sides,
@@ -474,3 +475,12 @@ def test_legs_held_names_what_is_not_flat():
     assert legs_held(LEGS, []) == []
     assert legs_held(LEGS, [pos(500, 0.0), pos(999, 2.0)]) == []  # flat, and a contract that is not a leg
     assert legs_held(LEGS, [pos(501, -1.0), pos(503, 2.0), pos(502, 1.0, sec_type="STK")]) == ["P6020 -1", "C6060 +2"]
+
+
+def test_open_quantity_is_what_the_executions_leave_open():
+    entry = fills(Role.ENTRY, ENTRY, "09:32", n=1, qty=2.0)
+    assert open_quantity([]) == 0.0
+    assert open_quantity(entry) == 2.0
+    assert open_quantity(entry + fills(Role.TAKE_PROFIT, EXIT, "10:40", n=2)) == 1.0  # one of two closed
+    assert open_quantity(entry + fills(Role.STOP, EXIT, "10:40", n=2, qty=2.0)) == 0.0
+    assert open_quantity(entry + fills(Role.CLOSE, EXIT, "10:40", n=2, qty=3.0)) == 0.0  # never below zero

@@ -65,6 +65,20 @@ def test_kill_cancels_exits_of_both_client_ids_closes_the_condor_and_leaves_the_
     assert working_icbot_orders(day) == [] and held(day) == {}
 
 
+def test_an_exit_that_fills_as_kill_cancels_it_is_not_closed_again_while_the_positions_trail(make_day):
+    # kill's first cancel loses the race to the exit's fill (fill-on-cancel), and IB's positions show the condor for
+    # 10 more seconds (positions-late): closing what the positions show would open a reversed condor
+    day = make_day(faults=["fill-on-cancel", "positions-late=10"], exits__profit_target_pct=90)
+    opened = day.run("run-today")
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    killed = day.run("kill", "--yes", "--reason", "test")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    filled_exits = [o for o in day.sim_orders() if role_of(o.req.order_ref) != "entry" and o.status == "Filled"]
+    assert len(filled_exits) == 1  # the exit that won the race closed the condor
+    assert [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"] == []  # kill closed nothing more
+    assert working_icbot_orders(day) == [] and held(day) == {}  # flat, not reversed
+
+
 def test_kill_during_the_ladder_stops_the_entry_and_run_today_stays_halted_until_resume(make_day):
     day = make_day(sim_config={"fill": NO_FILLS}, start="2026-11-24T09:31:30", speed=10)
     ladder = subprocess.Popen(
