@@ -208,6 +208,10 @@ def draw_plan(seed: int, profile: str = "tidy") -> Plan:
             continue
         kinds.append(kind)
         faults.append(_fault(kind, rng))
+    # IB's positions trailing its executions, on a stream of its own so that every other draw stays as it was
+    late = random.Random(f"positions-late:{seed}")
+    if late.random() < 0.3:
+        faults.append(f"positions-late={late.randint(1, 10)}")
     contracts = rng.choice([1, 1, 2, 3])
     reprice = rng.choice([2, 3, 5, 5, 8, 10])
     stop_multiple = rng.choice([3.0, 3.0, 2.0, 1.3])

@@ -46,7 +46,8 @@ Spec strings (the CLI's ``--fault``, repeatable; tests may pass the same strings
 =============================  ===============================================================================
 
 ``profile="untidy"`` (``icbot sim --profile untidy``) draws a mix of reject-after-ack, status-before-fills,
-exec-correction, unset-greeks, restart-lost, farms-inactive and order-notice from the seed (`untidy_faults`).
+exec-correction, unset-greeks, restart-lost, farms-inactive and order-notice from the seed, and in two of five
+profiles positions-late (1–10 s) besides (`untidy_faults`).
 
 Any fault takes ``@HH:MM[:SS]`` (New York time on the session day, or a full ISO date-time) to start at
 that moment instead of at once, e.g. ``no-greeks=60@09:31:50`` or ``reject-next=Insufficient margin@09:32``.
@@ -379,4 +380,7 @@ def untidy_faults(seed: int, start: datetime) -> list[Fault]:
             who = rng.choice(("", "entry", "stop"))
             code = rng.choice((0, 0, UNKNOWN_NOTICE))  # now and then a code icbot's notice table does not know
             out.append(Fault("order-notice", target=who, code=code, early=rng.random() < 0.5))
+    late = random.Random(f"icbot.sim.faults:untidy:positions-late:{seed}")  # its own stream: the mix above stays
+    if late.random() < 0.4:
+        out.append(Fault("positions-late", seconds=float(late.randint(1, 10))))
     return out

@@ -60,6 +60,7 @@ def test_untidy_profile_is_a_seeded_mix():
         "unset-greeks",
         "restart-lost",
         "farms-inactive",
+        "positions-late",
         "order-notice",
     }
 
