@@ -155,17 +155,17 @@ def mine(ctx: RunContext, ref: str) -> bool:
 
 async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPlan:
     """What is held after the cancels, read again from the broker — and never more than today's executions leave
-    open. A cancel can lose the race to an exit's fill, and IB's position update may trail that fill: positions
-    that still show the condor while the executions show it closed are read again every POSITION_SETTLE for up to
+    open. A cancel can lose the race to an exit's fill, and IB's position update may trail that fill (or the
+    entry's): positions that disagree with the executions are read again every POSITION_SETTLE for up to
     POSITION_PATIENCE, and the close is never larger than the executions' open quantity (a larger one would open
-    a reversed condor)."""
+    a reversed condor) nor than the positions show."""
     waited = 0.0
     while True:
         await ctx.clock.asleep(POSITION_SETTLE)
         waited += POSITION_SETTLE
         held = held_quantity(plan.legs, await gw.positions())
         by_fills = await _open_by_executions(ctx, gw)
-        if held is None or by_fills is None or held <= by_fills or waited >= POSITION_PATIENCE:
+        if held is None or by_fills is None or held == by_fills or waited >= POSITION_PATIENCE:
             break
     if held is None:
         problems = [*plan.problems, "today's condor is held unevenly (a broken condor): close its legs in TWS"]
