@@ -375,6 +375,17 @@ class MarketData(Contracts):
         """
         return await self.index_range(self.product.symbol, start, end)
 
+    async def underlying_at(self, at: datetime) -> float | None:
+        """The underlying's level at `at`: the close of the 1-minute TRADES bar holding that instant (the minute
+        before it while that bar is not complete yet); None without a bar.
+
+        Bars are asked for up to the end of `at`'s minute: a request ending at `at` itself gets only the bars
+        complete by then, which leaves out the minute that holds it."""
+        end = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        bars = await self._bars(await self._index(self.product.symbol), end - timedelta(minutes=2), end, "TRADES")
+        held = [b for b in bars if b[0] <= at]
+        return max(held, key=lambda b: b[0])[4] if held else None
+
     async def index_range(self, symbol: str, start: datetime, end: datetime) -> tuple[float, float] | None:
         """(low, high) of an index between start and end from its 1-minute TRADES bars; None without bars.
 

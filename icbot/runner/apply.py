@@ -43,6 +43,8 @@ async def apply(ctx: RunContext, gw: Gateway | None, actions: Sequence[Action]) 
     for action in actions:
         match action:
             case Note(phase, status, message, data):
+                if phase is Phase.CLOSED and status is EventStatus.OK and gw is not None:
+                    data = {**data, **await _underlying_at_exit(ctx, gw)}
                 ctx.journal(phase, status, message, **data)
             case SaveTrade(fields):
                 ctx.save_trade(**fields)
@@ -64,6 +66,22 @@ async def apply(ctx: RunContext, gw: Gateway | None, actions: Sequence[Action]) 
                 assert gw is not None, "the touch watch needs the gateway"
                 await watch_touch(ctx, gw, action)
     return code
+
+
+async def _underlying_at_exit(ctx: RunContext, gw: Gateway) -> dict[str, float]:
+    """{"spx": level} of the underlying at the trade's exit, for the report's move in trade; {} when unknown.
+
+    The closed event is journaled right after the trade row got its exit time. A bar IB cannot give now is no
+    reason to hold back the settlement: the report then says the move is not journaled."""
+    trade = ctx.trade()
+    if trade is None or trade.exited_at is None:
+        return {}
+    try:
+        level = await gw.underlying_at(trade.exited_at)
+    except IcbotError as exc:
+        ctx.journal(Phase.CLOSED, EventStatus.INFO, f"the index at the exit is not known: {exc}")
+        return {}
+    return {} if level is None else {"spx": level}
 
 
 def critical(ctx: RunContext, action: Critical) -> None:

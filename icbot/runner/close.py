@@ -48,4 +48,4 @@ async def settle_if_closed(ctx: RunContext, gw: Gateway) -> None:
     trade = ctx.trade()
     fills = ctx.store.fills(ctx.trade_date, ctx.mode)
     if trade is not None and trade.is_open and closed_quantity(fills) >= (trade.quantity or 0) > 0:
-        await apply(ctx, None, settle(trade, fills, now=ctx.now()))
+        await apply(ctx, gw, settle(trade, fills, now=ctx.now()))

@@ -205,6 +205,23 @@ def test_mid_bars_are_one_minute_midpoints_inside_the_window(sim_gateway_factory
     assert all(low <= min(o, c) and max(o, c) <= high and low > 0 for _, o, high, low, c in bars)
 
 
+def test_the_underlying_at_an_instant_is_the_close_of_the_minute_that_holds_it(sim_gateway_factory):
+    sim = sim_gateway_factory(start="2026-11-24T10:30:00")
+    instants = [datetime(2026, 11, 24, 9, 47, s, tzinfo=NEW_YORK) for s in (0, 21, 59)]
+
+    async def go() -> list[float | None]:
+        gw = await connect(sim)
+        try:
+            return [await gw.underlying_at(at) for at in instants]
+        finally:
+            await gw.close()
+
+    levels = run(go())
+    last_second = datetime(2026, 11, 24, 9, 47, 59, tzinfo=NEW_YORK)  # the simulator's bar closes on it
+    close = sim.sim.call(lambda s: s.market.spx(last_second))
+    assert levels == [pytest.approx(close, abs=0.02)] * 3  # mid-minute too: not the bar before it, not None
+
+
 # -- orders -----------------------------------------------------------------------------------------------
 def test_entry_is_placed_repriced_and_cancelled_with_the_simulator_agreeing(sim_gateway):
     sim = sim_gateway

@@ -77,6 +77,9 @@ def test_time_exit_closes_the_trade_with_pnl_from_legs_and_commissions_then_the_
     assert trade.pnl == pytest.approx((trade.credit - debit) * 100 - commissions)
     exited = trade.exited_at
     assert ny_datetime(day.session.isoformat(), "11:30") <= exited
+    # the index at the exit (its 1-minute bar), for the report's move in trade
+    closed = next(e for e in day.events() if e.phase == "closed" and e.status == "ok")
+    assert closed.data["spx"] == pytest.approx(day.sim.sim.call(lambda s: s.market.spx(exited)), abs=3.0)
     # the siblings were cancelled by OCA at the gateway
     statuses = {str(role_of(o.req.order_ref)): o.status for o in day.sim_orders()}
     assert statuses["take_profit"] == "Cancelled" and statuses["stop"] == "Cancelled"
