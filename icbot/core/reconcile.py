@@ -121,8 +121,8 @@ class DayFacts:
 
     def position_unseen(self) -> bool:
         """Filled lots no exit closed, and none of their legs among the positions: what `assess` calls a position
-        gone (closed by hand, or a critical). Before it is believed the broker is read once more: the positions may
-        predate a fill the orders already report, and IB's position update may trail the fill."""
+        gone (closed by hand, or a critical). Before it is believed the broker is read again (runner/gather.py): IB's
+        position update may trail the fill the orders already report."""
         legs = self.legs()
         if self.positions is None or not legs:
             return False

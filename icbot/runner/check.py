@@ -26,7 +26,7 @@ from icbot.runner.apply import apply, critical
 from icbot.runner.candidates import trades_to_check as trades_to_check
 from icbot.runner.confirm import confirm_exits
 from icbot.runner.context import RunContext
-from icbot.runner.gather import POSITION_PATIENCE, POSITION_SETTLE, copy_executions, gather_day
+from icbot.runner.gather import copy_executions, gather_day, read_until_settled
 from icbot.runner.recording import record_after_check
 from icbot.runner.sessions import day_session
 from icbot.runner.signals import Stop
@@ -128,18 +128,20 @@ async def _check_positions(ctx: RunContext, gw: Gateway, days: Sequence[date]) -
     """Compare the account's option positions with what icbot's trades mean to hold; critical on any difference.
 
     Positions are read after the trades were reconciled. IB's position update may trail the execution that
-    caused it, so a difference is read again — fresh executions, then positions — every POSITION_SETTLE for up
-    to POSITION_PATIENCE before it is alerted, as gathering does for a fill's legs (runner/gather.py).
+    caused it, so a difference is read again — fresh executions, then positions — before it is alerted
+    (`read_until_settled`, as gathering does for a fill's legs).
     """
     dates = sorted({ctx.trade_date, *days})
-    problems = position_problems(await gw.positions(), _intended(ctx, dates))
-    waited = 0.0
-    while problems and waited < POSITION_PATIENCE:
-        await ctx.clock.asleep(POSITION_SETTLE)
-        waited += POSITION_SETTLE
+
+    async def problems_now() -> list[str]:
+        return position_problems(await gw.positions(), _intended(ctx, dates))
+
+    async def with_fresh_executions() -> list[str]:
         for day in dates:
             await copy_executions(ctx, gw, day, await gw.find_by_ref(refs.day_prefix(day, ctx.mode)))
-        problems = position_problems(await gw.positions(), _intended(ctx, dates))
+        return await problems_now()
+
+    problems, _ = await read_until_settled(ctx, problems_now, lambda found: not found, again=with_fresh_executions)
     if not problems:
         return EXIT_OK
     names = "; ".join(problems)

@@ -8,9 +8,10 @@ then the journal as it stands plus the broker's live orders and positions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import TypeVar
 
 from icbot.broker.gateway import Gateway
 from icbot.core import refs
@@ -23,7 +24,9 @@ from icbot.runner.context import RunContext
 from icbot.runner.records import record_executions, record_status
 
 POSITION_SETTLE = 3.0  # virtual seconds for IB's position update to catch up with an execution
-POSITION_PATIENCE = 15.0  # virtual seconds a fill's legs missing from the positions are read again before believed
+POSITION_PATIENCE = 15.0  # virtual seconds positions that disagree with the orders are read again before believed
+
+T = TypeVar("T")
 
 
 async def broker_orders(ctx: RunContext, gw: Gateway, trade_date: date) -> list[OrderState]:
@@ -98,20 +101,39 @@ def day_facts(
     )
 
 
+async def read_until_settled(
+    ctx: RunContext,
+    read: Callable[[], Awaitable[T]],
+    settled: Callable[[T], bool],
+    *,
+    again: Callable[[], Awaitable[T]] | None = None,
+    patience: float = POSITION_PATIENCE,
+) -> tuple[T, float]:
+    """`read()`, then `again()` (default: `read`) every POSITION_SETTLE while `settled` says no, for up to
+    `patience` virtual seconds; the last reading and the seconds waited.
+
+    IB's position update may trail the execution that caused it: a difference between the positions and the
+    orders or executions is read again before it is believed (gathering, check's positions, kill's close)."""
+    value = await read()
+    waited = 0.0
+    while not settled(value) and waited < patience:
+        await ctx.clock.asleep(POSITION_SETTLE)
+        waited += POSITION_SETTLE
+        value = await (again or read)()
+    return value, waited
+
+
 async def gather_day(ctx: RunContext, gw: Gateway, trade: Trade, *, positions: bool = True) -> DayFacts:
     """Read the broker for one trade day, copy it into the journal, and return the facts.
 
     The positions are read last, so every fill the orders report happened before they were read. A fill whose
-    legs are still not among them (`DayFacts.position_unseen`) is read again every POSITION_SETTLE, for up to
-    POSITION_PATIENCE: IB's position update may trail the execution, and a position wrongly called gone is a
-    filled condor left without exits (run-today) or a trade journaled as closed by hand (check).
+    legs are still not among them (`DayFacts.position_unseen`) is read again (`read_until_settled`): a position
+    wrongly called gone is a filled condor left without exits (run-today) or a trade journaled as closed by hand
+    (check).
     """
-    facts = await _read_day(ctx, gw, trade, positions)
-    waited = 0.0
-    while facts.position_unseen() and waited < POSITION_PATIENCE:
-        await ctx.clock.asleep(POSITION_SETTLE)
-        waited += POSITION_SETTLE
-        facts = await _read_day(ctx, gw, facts.trade, positions)
+    facts, waited = await read_until_settled(
+        ctx, lambda: _read_day(ctx, gw, trade, positions), lambda f: not f.position_unseen()
+    )
     if waited:
         seen = "still not there" if facts.position_unseen() else "there now"
         ctx.for_date(trade.trade_date).journal(

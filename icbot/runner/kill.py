@@ -39,7 +39,7 @@ from icbot.runner.cancel import cancel_as_owner
 from icbot.runner.close import close_at_market
 from icbot.runner.connect import KILL_OFFSET, connect_as
 from icbot.runner.context import RunContext
-from icbot.runner.gather import POSITION_PATIENCE, POSITION_SETTLE, copy_executions
+from icbot.runner.gather import POSITION_PATIENCE, POSITION_SETTLE, copy_executions, read_until_settled
 
 ALL_ICBOT = "icbot:"
 
@@ -156,17 +156,20 @@ def mine(ctx: RunContext, ref: str) -> bool:
 async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPlan:
     """What is held after the cancels, read again from the broker — and never more than today's executions leave
     open. A cancel can lose the race to an exit's fill, and IB's position update may trail that fill (or the
-    entry's): positions that disagree with the executions are read again every POSITION_SETTLE for up to
-    POSITION_PATIENCE, and the close is never larger than the executions' open quantity (a larger one would open
-    a reversed condor) nor than the positions show."""
-    waited = 0.0
-    while True:
-        await ctx.clock.asleep(POSITION_SETTLE)
-        waited += POSITION_SETTLE
-        held = held_quantity(plan.legs, await gw.positions())
-        by_fills = await _open_by_executions(ctx, gw)
-        if held is None or by_fills is None or held == by_fills or waited >= POSITION_PATIENCE:
-            break
+    entry's): positions that disagree with the executions are read again (`read_until_settled`), and the close
+    is never larger than the executions' open quantity (a larger one would open a reversed condor) nor than the
+    positions show."""
+
+    async def both() -> tuple[int | None, int | None]:
+        return held_quantity(plan.legs, await gw.positions()), await _open_by_executions(ctx, gw)
+
+    def agree(reading: tuple[int | None, int | None]) -> bool:
+        held, by_fills = reading
+        return held is None or by_fills is None or held == by_fills
+
+    await ctx.clock.asleep(POSITION_SETTLE)  # the fill that won a cancel's race: its position update may trail it
+    (held, by_fills), waited = await read_until_settled(ctx, both, agree, patience=POSITION_PATIENCE - POSITION_SETTLE)
+    waited += POSITION_SETTLE
     if held is None:
         problems = [*plan.problems, "today's condor is held unevenly (a broken condor): close its legs in TWS"]
         return KillPlan(plan.cancel, (), 0, problems)
