@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from icbot.core import refs
 from icbot.core.accounting import trade_pnl
+from icbot.core.facts import options_held
 from icbot.core.journal import (
     EXIT_ROLES,
     REASON_BY_ROLE,
@@ -267,7 +268,7 @@ def build_view(
     cover: Cover | None = None
     position_open = open_qty > 1e-9
     if broker is not None and legs:
-        held = {p.con_id: p.quantity for p in broker.positions if p.sec_type == "OPT"}
+        held = options_held(broker.positions)
         position_open = any(held.get(leg.con_id) for leg in legs)
     if position_open and open_qty > 1e-9:  # held with nothing open by the orders: a conflict, named below
         cover = _cover(exits, open_qty, "broker" if broker is not None else "journal")

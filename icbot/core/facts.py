@@ -8,6 +8,7 @@ have one definition (icbot/core/journal.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -103,6 +104,11 @@ class Position:
     expiry: date | None
     quantity: float
     avg_cost: float  # IB's avgCost: includes the multiplier (price × 100 for SPX options)
+
+
+def options_held(positions: Iterable[Position] | None) -> dict[int, float]:
+    """conId → quantity of the option positions (the account's stocks, futures and indices left out)."""
+    return {p.con_id: p.quantity for p in positions or () if p.sec_type == "OPT"}
 
 
 @dataclass(frozen=True, slots=True)

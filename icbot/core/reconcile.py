@@ -31,7 +31,7 @@ from icbot.core.actions import (
     SaveTrade,
     WatchTouch,
 )
-from icbot.core.facts import ComboLeg, OrderState, Position
+from icbot.core.facts import ComboLeg, OrderState, Position, options_held
 from icbot.core.journal import (
     EXIT_ROLES,
     AlertLevel,
@@ -117,7 +117,7 @@ class DayFacts:
         return [s for s in self.broker_orders if refs.role_of(s.order_ref) in EXIT_ROLES]
 
     def held(self) -> dict[int, float]:
-        return {p.con_id: p.quantity for p in self.positions or () if p.sec_type == "OPT"}
+        return options_held(self.positions)
 
     def position_unseen(self) -> bool:
         """Filled lots no exit closed, and none of their legs among the positions: what `assess` calls a position

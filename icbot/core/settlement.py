@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from icbot.core.accounting import LegFill, net_flow, trade_pnl
 from icbot.core.actions import Action, Note, Notify, SaveTrade
 from icbot.core.exits import exit_prices
-from icbot.core.facts import ComboLeg, Position
+from icbot.core.facts import ComboLeg, Position, options_held
 from icbot.core.journal import REASON_BY_ROLE, AlertLevel, EventStatus, ExitReason, Fill, Phase, Role, Trade
 from icbot.core.zones import NEW_YORK
 
@@ -233,7 +233,7 @@ class Intended:
 
 def legs_held(legs: Sequence[ComboLeg], positions: Iterable[Position]) -> list[str]:
     """The legs of `legs` the account still holds, as `P5940 -1`: what must be flat after a kill or the time exit."""
-    held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
+    held = options_held(positions)
     return [f"{leg.right}{leg.strike:g} {held[leg.con_id]:+g}" for leg in legs if held.get(leg.con_id)]
 
 

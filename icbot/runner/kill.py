@@ -31,7 +31,7 @@ from datetime import timedelta
 from icbot.broker.gateway import Gateway
 from icbot.core import refs
 from icbot.core.actions import EXIT_CRITICAL, EXIT_OK
-from icbot.core.facts import ComboLeg, OrderState, Position
+from icbot.core.facts import ComboLeg, OrderState, Position, options_held
 from icbot.core.journal import AlertLevel, EventStatus, Phase, Role
 from icbot.core.settlement import legs_held, open_quantity
 from icbot.errors import IcbotError
@@ -73,7 +73,7 @@ class KillPlan:
 def held_quantity(legs: Sequence[ComboLeg], positions: Sequence[Position]) -> int | None:
     """How many condors the account holds in exactly these legs (long legs +q, short −q); None when the legs
     are held unevenly (a broken condor: one BAG order cannot close it — a person must)."""
-    held = {p.con_id: p.quantity for p in positions if p.sec_type == "OPT"}
+    held = options_held(positions)
     counts = {round(held.get(leg.con_id, 0.0) * (1 if leg.action == "BUY" else -1), 6) for leg in legs}
     if len(counts) != 1:
         return None
