@@ -86,9 +86,8 @@ KINDS = (
 ALIASES = {"refuse-until": "refuse", "drop-at": "drop", "restart-at": "restart", "restart-lost-at": "restart-lost"}
 PROFILES = ("tidy", "untidy")
 DEFAULT_REJECT_AFTER_ACK_S = 2.0
-DEFAULT_LATE_FILLS_S = 3.0
-DEFAULT_POSITIONS_LATE_S = 3.0
-DEFAULT_CORRECTION_S = 5.0
+# virtual seconds of the faults whose value is a delay, when none is given
+DEFAULT_DELAY_S = {"status-before-fills": 3.0, "exec-correction": 5.0, "positions-late": 3.0}
 REJECT_AFTER_ACK_REASON = "Simulated rejection after acknowledgement"
 _WHO_SECONDS = re.compile(r"^(.*?):(\d+(?:\.\d+)?)(?::(.*))?$", re.S)
 DEFAULT_RESTART_OUTAGE_S = 30.0
@@ -209,11 +208,8 @@ def parse_fault(spec: str, session_date: date) -> Fault:
                 seconds=delay,
                 reason=reason.strip() or REJECT_AFTER_ACK_REASON,
             )
-        if kind in ("status-before-fills", "exec-correction", "positions-late"):
-            default = {"status-before-fills": DEFAULT_LATE_FILLS_S, "exec-correction": DEFAULT_CORRECTION_S}.get(
-                kind, DEFAULT_POSITIONS_LATE_S
-            )
-            secs = float(value) if value else default
+        if kind in DEFAULT_DELAY_S:
+            secs = float(value) if value else DEFAULT_DELAY_S[kind]
             if secs < 0:
                 raise ValueError
             return Fault(kind, at=at, seconds=secs)
