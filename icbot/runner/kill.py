@@ -12,11 +12,12 @@ Kill works in a fixed order, each step journaled (phase `kill`) and shown as it 
    kill connects as each client id that holds icbot orders — run-today's, check's — and cancels them there.
    While a run-today still holds its client id, the connection is retried until it lets go (it stops at once
    on the halt). Orders icbot did not place are never touched.
-3. Close what icbot holds today: one BAG order for exactly what is still held after the cancels (and never more
-   than today's executions leave open: IB's positions may trail an exit's fill), at market —
-   the same order type as the strategy's own time exit: in an emergency the fill matters more than the price,
-   and a limit that does not fill leaves the risk on. Its executions are journaled like any exit (role `close`,
-   exit reason manual), and the legs are confirmed flat at the broker.
+3. Close what icbot holds today: one BAG order for what is still held after the cancels — the positions and
+   today's executions read together, again while they disagree (IB's positions may trail a fill), and never more
+   than either shows — at market: the same order type as the strategy's own time exit: in an emergency the fill
+   matters more than the price, and a limit that does not fill leaves the risk on. Its executions are journaled
+   like any exit (role `close`, exit reason manual). Then a fresh connection confirms at the broker that no icbot
+   order works, that none of today's legs is held and that today's executions leave nothing open.
 4. An urgent alert with what was done; exit 0 when halted and flat, 4 with what is still open otherwise.
 """
 
@@ -61,6 +62,7 @@ class KillPlan:
     legs: tuple[ComboLeg, ...] = ()
     close_quantity: int = 0
     problems: list[str] = field(default_factory=list)
+    open_by_fills: int | None = None  # what today's executions leave open (None: no entry execution journaled)
 
     def describe(self) -> list[str]:
         lines = [f"cancel {refs.role_of(s.order_ref)} #{s.order_id} ({s.order_ref}, {s.status})" for s in self.cancel]
@@ -110,7 +112,7 @@ async def _kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: C
         if not confirm(plan):
             return _ends(ctx, "halted; nothing cancelled or closed (not confirmed)", ok=False)
         problems = await cancel_as_owner(ctx, gw, plan.cancel, phase=Phase.KILL)
-        if plan.close_quantity:
+        if plan.close_quantity or plan.open_by_fills:
             # A cancel can lose the race to a fill (an exit that traded just now): what is held is read again
             # after the cancels, never taken from the plan — closing the planned quantity would reverse the condor.
             plan = await _replan_close(ctx, gw, plan)
@@ -154,40 +156,48 @@ def mine(ctx: RunContext, ref: str) -> bool:
 
 
 async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPlan:
-    """What is held after the cancels, read again from the broker — and never more than today's executions leave
-    open. A cancel can lose the race to an exit's fill, and IB's position update may trail that fill (or the
-    entry's): positions that disagree with the executions are read again (`read_until_settled`), and the close
-    is never larger than the executions' open quantity (a larger one would open a reversed condor) nor than the
-    positions show."""
+    """What is held after the cancels, read again from the broker (`_holding`): a cancel can lose the race to an
+    exit's fill, whose position update may trail it."""
+    await ctx.clock.asleep(POSITION_SETTLE)
+    held, by_fills = await _holding(ctx, gw, plan.legs, patience=POSITION_PATIENCE - POSITION_SETTLE)
+    if held is None:
+        problems = [*plan.problems, "today's condor is held unevenly (a broken condor): close its legs in TWS"]
+        return KillPlan(plan.cancel, (), 0, problems, by_fills)
+    if held != plan.close_quantity:
+        ctx.journal(
+            Phase.KILL,
+            EventStatus.INFO,
+            f"{held} condor(s) to close after the cancels (planned {plan.close_quantity})",
+        )
+    return KillPlan(plan.cancel, plan.legs if held else (), held, plan.problems, by_fills)
+
+
+async def _holding(
+    ctx: RunContext, gw: Gateway, legs: tuple[ComboLeg, ...], *, patience: float = POSITION_PATIENCE
+) -> tuple[int | None, int | None]:
+    """(condors to close, condors today's executions leave open): the positions and the executions read together
+    and again while they disagree (`read_until_settled`), since IB's position update may trail a fill (an exit's
+    or the entry's). The close is never more than the executions leave open (more would open a reversed condor)
+    nor more than the positions show (a condor closed by hand is not the executions' to know); a disagreement that
+    stays is journaled, and `_verify` names what is left. None as the first: the legs are held unevenly."""
 
     async def both() -> tuple[int | None, int | None]:
-        return held_quantity(plan.legs, await gw.positions()), await _open_by_executions(ctx, gw)
+        return held_quantity(legs, await gw.positions()), await _open_by_executions(ctx, gw)
 
     def agree(reading: tuple[int | None, int | None]) -> bool:
         held, by_fills = reading
         return held is None or by_fills is None or held == by_fills
 
-    await ctx.clock.asleep(POSITION_SETTLE)  # the fill that won a cancel's race: its position update may trail it
-    (held, by_fills), waited = await read_until_settled(ctx, both, agree, patience=POSITION_PATIENCE - POSITION_SETTLE)
-    waited += POSITION_SETTLE
-    if held is None:
-        problems = [*plan.problems, "today's condor is held unevenly (a broken condor): close its legs in TWS"]
-        return KillPlan(plan.cancel, (), 0, problems)
-    if by_fills is not None and held > by_fills:
-        ctx.journal(
-            Phase.KILL,
-            EventStatus.WARN,
-            f"the positions show {held} condor(s) after {waited:g} s, today's executions leave {by_fills} open: "
-            f"closing {by_fills}, never more than the executions leave",
-        )
-        held = by_fills
-    if held != plan.close_quantity:
-        ctx.journal(
-            Phase.KILL,
-            EventStatus.INFO,
-            f"{held} condor(s) still held after the cancels (planned {plan.close_quantity})",
-        )
-    return KillPlan(plan.cancel, plan.legs if held else (), held, plan.problems)
+    (held, by_fills), waited = await read_until_settled(ctx, both, agree, patience=patience)
+    if held is None or by_fills is None or held == by_fills:
+        return held, by_fills
+    ctx.journal(
+        Phase.KILL,
+        EventStatus.WARN,
+        f"the positions show {held} condor(s), today's executions leave {by_fills} open (read again for "
+        f"{waited:g} s): closing {min(held, by_fills)}, never more than either shows",
+    )
+    return min(held, by_fills), by_fills
 
 
 async def _open_by_executions(ctx: RunContext, gw: Gateway) -> int | None:
@@ -219,11 +229,11 @@ async def _plan(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> KillPla
     trade = ctx.trade()
     if entry is None or trade is None or not entry.legs:
         return plan
-    held = held_quantity(entry.legs, await gw.positions())
+    held, plan.open_by_fills = await _holding(ctx, gw, entry.legs)
     if held is None:
         plan.problems.append("today's condor is held unevenly (a broken condor): close its legs in TWS")
-    elif held:
-        plan.legs, plan.close_quantity = entry.legs, held
+        return plan
+    plan.legs, plan.close_quantity = entry.legs, held
     return plan
 
 
@@ -244,9 +254,21 @@ async def _verify(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> list[
             problems.append(f"{s.order_ref} #{s.order_id} still {s.status}")
     entry = ctx.store.entry_order(ctx.trade_date, ctx.mode)
     if not keep_position and entry is not None and entry.legs:
-        left = legs_held(entry.legs, await gw.positions())
+        legs = entry.legs
+
+        async def look() -> tuple[list[str], int | None]:
+            return legs_held(legs, await gw.positions()), await _open_by_executions(ctx, gw)
+
+        # flat only when the positions show none of the legs and today's executions leave nothing open: positions
+        # that trail the entry's fill show flat too, and are read again first
+        (left, by_fills), _ = await read_until_settled(ctx, look, lambda seen: bool(seen[0]) or not seen[1])
         if left:
             problems.append("today's legs are not flat: " + ", ".join(left))
+        elif by_fills:
+            problems.append(
+                f"today's executions leave {by_fills} condor(s) open, but the positions show none of the legs "
+                "(IB's positions may still trail the fill, or it was closed by hand): check the condor in TWS"
+            )
         else:
             ctx.journal(Phase.KILL, EventStatus.OK, "today's legs are flat at the broker")
     return problems

@@ -79,6 +79,53 @@ def test_an_exit_that_fills_as_kill_cancels_it_is_not_closed_again_while_the_pos
     assert working_icbot_orders(day) == [] and held(day) == {}  # flat, not reversed
 
 
+def hide_the_fills_for(day, seconds: float):
+    """From now on the simulator's positions leave out every execution of the last `seconds` + the time since the
+    latest one (positions-late): the day's fills stay out of the positions for `seconds` more virtual seconds."""
+
+    def install(server):
+        latest = max(x.time for x in server.engine.executions)
+        return server.add_fault(f"positions-late={(server.clock.now() - latest).total_seconds() + seconds:.3f}")
+
+    return day.sim.sim.call(install)
+
+
+def test_kill_whose_first_look_misses_the_condor_still_closes_it_once_the_positions_show_it(make_day):
+    # IB's positions do not show the condor when kill plans (its executions do) and catch up after the cancels
+    day = make_day(exits__confirm_seconds=0, exits__profit_target_pct=90)
+    opened = day.run("run-today")
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    lag = hide_the_fills_for(day, 600.0)
+    proc = subprocess.Popen(
+        day.argv("kill", "--yes", "--reason", "test"), env=day.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(lambda: not working_icbot_orders(day))  # planned with the condor unseen, and the exits cancelled
+        day.sim.sim.call(lambda s: s.faults.faults.remove(lag))  # the positions catch up
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert b"the positions show 0 condor(s), today's executions leave 1 open" in out  # the plan's look
+    closes = [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"]
+    assert [(o.req.order_type, o.status) for o in closes] == [("MKT", "Filled")]
+    assert working_icbot_orders(day) == [] and held(day) == {}  # flat at the broker
+
+
+def test_kill_never_calls_flat_what_the_executions_leave_open(make_day):
+    # the positions trail the fill for ten virtual minutes: kill closes nothing it cannot see, and says so
+    day = make_day(exits__confirm_seconds=0, exits__profit_target_pct=90)
+    opened = day.run("run-today")
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    condor = held(day)
+    hide_the_fills_for(day, 600.0)
+    killed = day.run("kill", "--yes", "--reason", "test")
+    assert killed.returncode == 4, killed.stdout + killed.stderr
+    assert "executions leave 1 condor(s) open" in killed.stdout
+    assert [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"] == []
+    assert held(day) == condor and working_icbot_orders(day) == []  # the condor, not a reversed one
+
+
 def test_kill_during_the_ladder_stops_the_entry_and_run_today_stays_halted_until_resume(make_day):
     day = make_day(sim_config={"fill": NO_FILLS}, start="2026-11-24T09:31:30", speed=10)
     ladder = subprocess.Popen(
