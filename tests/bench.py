@@ -159,7 +159,7 @@ def journaled_at(db: Path, phase: str, status: str = "ok") -> datetime | None:
 ENTRY_TARGET = "entry order at the gateway after 09:32:00.000 ET"
 ENTRY_RUNS = 20  # `--entry-runs N` changes it; the goals are for a distribution, never for one sample
 ENTRY_P50_MS, ENTRY_MAX_MS = 20.0, 50.0  # the 10 ms one-way latency is the floor
-LINES_GOAL = MAX_LINES
+LINES_GOAL = 30  # issue 14's goal, not the code's own cap: the cap (MAX_LINES) must stay within it
 # After the exits, run-today watches them for `exits.confirm_seconds` (30 s): nothing the entry benchmark measures,
 # so its runs skip the watch (20 runs would take 10 minutes longer).
 ENTRY_CONFIG: dict[str, Any] = {"exits": {"confirm_seconds": 0}}
@@ -274,7 +274,7 @@ def bench_entry(ws: Workspace) -> list[Result]:
             "market-data lines at any time (run-today, max over the runs)",
             f"≤ {LINES_GOAL}",
             str(lines),
-            0 <= lines <= LINES_GOAL and all(r.lines > 0 for r in runs),
+            0 <= lines <= LINES_GOAL and MAX_LINES <= LINES_GOAL and all(r.lines > 0 for r in runs),
             "by seed: " + ", ".join(str(r.lines) for r in runs),
         )
     )

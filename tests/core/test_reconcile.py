@@ -844,6 +844,20 @@ def says_gone(decided: Sequence[act.Action]) -> bool:
     return any(isinstance(t, str) and t.startswith(GONE) for t in texts)
 
 
+def test_says_gone_recognises_each_verdict_that_a_position_is_gone() -> None:
+    # the property below is only as good as these prefixes: each of assess's three "gone" verdicts, once
+    flat = {"fills": ENTRY_FILLS, "positions": FLAT}
+    cancelled = tuple(broker(r, "Cancelled") for r in (Role.TAKE_PROFIT, Role.STOP, Role.TIME_EXIT))
+    rerun = facts(trade(), at_broker=(broker(Role.ENTRY, "Filled", filled=1),), **flat)
+    by_hand = facts(trade(), at_broker=(broker(Role.ENTRY, "Filled", filled=1), *cancelled), **flat)
+    earlier = facts(
+        trade(day=DAY - timedelta(days=1)), orders=(journaled(Role.ENTRY, day=DAY - timedelta(days=1)),), positions=FLAT
+    )
+    assert says_gone(assess(rerun, session=SESSION, now=ny("09:32"), actor=Actor.RUN_TODAY, ladder=RULES))
+    assert says_gone(assess(by_hand, session=SESSION, now=ny("10:00"), actor=Actor.CHECK))
+    assert says_gone(assess(earlier, session=SESSION, now=ny("10:00"), actor=Actor.CHECK))
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     day_facts=any_facts(),

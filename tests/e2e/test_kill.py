@@ -71,8 +71,11 @@ def test_an_exit_that_fills_as_kill_cancels_it_is_not_closed_again_while_the_pos
     day = make_day(faults=["fill-on-cancel", "positions-late=10"], exits__profit_target_pct=90)
     opened = day.run("run-today")
     assert opened.returncode == 0, opened.stdout + opened.stderr
+    before_kill = day.sim.clock.now()
     killed = day.run("kill", "--yes", "--reason", "test")
     assert killed.returncode == 0, killed.stdout + killed.stderr
+    # the positions were read again after the cancels: the race with the trailing positions did happen
+    assert len([r for r in day.sim.sim.requests("reqPositions") if r.at >= before_kill]) >= 2
     filled_exits = [o for o in day.sim_orders() if role_of(o.req.order_ref) != "entry" and o.status == "Filled"]
     assert len(filled_exits) == 1  # the exit that won the race closed the condor
     assert [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"] == []  # kill closed nothing more

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 import pytest
 
 from icbot.clock import Clock, ny_datetime
+from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +23,6 @@ def status(day, *args: str, code: int = 0, clock: str | None = None) -> dict[str
     assert result.returncode == code, result.stdout + result.stderr
     [line] = result.stdout.splitlines()  # one object, one line
     return json.loads(line)
-
-
-def wait_for(predicate, what: str, seconds: float = 30.0) -> None:
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 @pytest.mark.slow
@@ -82,7 +75,9 @@ def test_status_during_an_open_trade_with_an_exit_lost_and_after_the_close(make_
     # the time exit (09:45 here) closes the trade; check records it; status shows the realised P/L
     day.sim.set_speed(300.0)
     time_exit = next(o for o in day.sim_orders() if o.req.order_ref.split("/")[0].endswith(":time_exit"))
-    wait_for(lambda: day.sim.sim.order(time_exit.order_id, time_exit.client_id).status == "Filled", "the time exit")
+    wait_for(
+        lambda: day.sim.sim.order(time_exit.order_id, time_exit.client_id).status == "Filled", 30.0, "the time exit"
+    )
     checked = day.run("check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     closed = status(day)

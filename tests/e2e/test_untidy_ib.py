@@ -118,7 +118,9 @@ def test_market_data_lost_in_a_restart_before_the_entry_is_requested_again(make_
     day = make_day(start="2026-11-24T09:29:30")  # 150 virtual seconds (7.5 s real) before the entry
     proc = subprocess.Popen(day.argv("run-today"), env=day.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: day.sim.sim.call(lambda s: max((len(c.subs) for c in s.connections), default=0)) >= 10)
+        streaming = lambda: day.sim.sim.call(lambda s: max((len(c.subs) for c in s.connections), default=0))  # noqa: E731
+        wait_for(lambda: proc.poll() is not None or streaming() >= 10, what="run-today's band")
+        assert proc.poll() is None, proc.communicate()[0]  # run-today ended before it streamed: say why
         restarted_at = day.sim.sim.call(lambda s: (s.start_outage(20.0, data_lost=True), s.clock.now())[1])
         out, _ = proc.communicate(timeout=60)
     finally:

@@ -7,18 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from icbot.broker.gateway import Gateway
 from icbot.config import load_config
 from icbot.core import refs
 from icbot.core.journal import Alert, AlertLevel, Trade
-from icbot.core.schedule import SessionTimes, session_times, shared_calendar
+from icbot.core.schedule import SessionTimes
 from icbot.notify import Notifier
 from icbot.runner.context import RunContext
 from icbot.runner.run_today import run_day
+from icbot.runner.sessions import day_session
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
 from tests.broker.helpers import write_sim_config
@@ -56,10 +55,13 @@ class Harness:
         return trade
 
 
-async def connect(h: Harness) -> Gateway:
-    return await Gateway.connect(
-        h.ctx.config.gateway, clock=h.ctx.clock, deadline=h.ctx.now() + timedelta(seconds=30), mode=h.ctx.mode
-    )
+def halt_from_another_process(h: Harness) -> None:
+    """What `icbot kill` does first, from its own process: the halt row in the journal."""
+    kill = Store.open(h.ctx.config.db_path)
+    try:
+        kill.halt("kill", at=h.sim.clock.now())
+    finally:
+        kill.close()
 
 
 def make_harness(
@@ -80,7 +82,7 @@ def make_harness(
     store = Store.open(loaded.db_path)
     stores.append(store)
     today = sim.clock.now_ny().date()
-    session = session_times(shared_calendar(), today, loaded.entry, loaded.exits)
+    session = day_session(loaded, today)  # as `icbot run-today` reads it: the cached session table
     assert session is not None
     lines: list[str] = []
     ctx = RunContext(

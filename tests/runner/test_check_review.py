@@ -26,13 +26,13 @@ from icbot.broker.types import ComboOrder
 from icbot.config import load_config
 from icbot.core import refs
 from icbot.core.journal import Alert, AlertLevel, EventStatus, Phase, Trade, TradeStatus
-from icbot.core.schedule import session_times, shared_calendar
 from icbot.errors import EXIT_CRITICAL, EXIT_OK
 from icbot.notify import Notifier
 from icbot.runner import check, recording
 from icbot.runner import run_today as run_mod
 from icbot.runner.context import RunContext
 from icbot.runner.records import record_intent
+from icbot.runner.sessions import day_session
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
 from tests.broker.helpers import condor_legs, connect, entry, write_sim_config
@@ -61,7 +61,7 @@ class Desk:
 
     def run_today(self) -> int:
         ctx = self.ctx("run-today")
-        session = session_times(shared_calendar(), self.day, ctx.config.entry, ctx.config.exits)
+        session = day_session(ctx.config, self.day)
         assert session is not None
         return asyncio.run(run_mod.run_day(ctx, session))
 
@@ -76,9 +76,6 @@ class Desk:
 
     def alerts(self, level: AlertLevel) -> list[Alert]:
         return [a for a in self.store.alerts() if a.level is level]
-
-    def faster(self, speed: float) -> None:
-        self.sim.set_speed(speed)
 
     def exits_at_sim(self) -> dict[str, Any]:
         return {
@@ -378,7 +375,8 @@ def test_a_rerun_right_after_the_fill_waits_for_positions_that_trail_it_and_plac
     send_entry_and_die(d, limit=-0.05)  # a credit of 0.05: marketable, it fills at once
     assert [o.status for o in d.sim.sim.orders()] == ["Filled"]
     assert d.run_today() == EXIT_OK, "\n".join(d.lines)
-    assert sorted(str(r) for r in d.exits_at_sim()) == ["stop", "take_profit", "time_exit"]
+    exits = [o for o in d.sim.sim.orders() if refs.role_of(o.req.order_ref) in refs.EXIT_ROLES]
+    assert sorted(str(refs.role_of(o.req.order_ref)) for o in exits) == ["stop", "take_profit", "time_exit"]
     assert all(o.status in ("PreSubmitted", "Submitted") for o in d.exits_at_sim().values())
     notes = [e.message for e in d.store.events(d.day, "paper") if e.phase == Phase.RECONCILE]
     assert any(m.startswith("the positions did not show the filled legs") and m.endswith("there now") for m in notes)

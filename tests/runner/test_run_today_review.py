@@ -31,9 +31,8 @@ from icbot.runner.run_today import FreshDay, run_day
 from icbot.sim import handlers
 from icbot.sim.fills import FillParams
 from icbot.sim.server import SimServer
-from icbot.store.repo import Store
-from tests.broker.helpers import condor_legs
-from tests.runner.harness import Harness, connect
+from tests.broker.helpers import condor_legs, connect
+from tests.runner.harness import Harness, halt_from_another_process
 
 pytestmark = pytest.mark.e2e
 
@@ -99,9 +98,7 @@ def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harne
         await asyncio.wait({task, started}, timeout=REAL_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
         assert ladder.is_set(), f"the entry never reached its ladder: {h.lines[-3:]}"
-        kill = Store.open(h.ctx.config.db_path)  # `icbot kill` in another process: the halt flag first
-        kill.halt("kill", at=h.sim.clock.now())
-        kill.close()
+        halt_from_another_process(h)  # `icbot kill` in another process: the halt flag first
         halted_at = h.sim.clock.now()
         return await task, halted_at
 
@@ -119,7 +116,7 @@ def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harne
 
 async def _exits_for_a_condor(h: Harness) -> tuple[bool, str]:
     """`ensure_exits` for one condor around the money, none of its exits working yet."""
-    gw = await connect(h)
+    gw = await connect(h.sim, mode=h.ctx.mode)
     try:
         legs = await condor_legs(gw, h.ctx.trade_date)
         return await ensure_exits(
@@ -145,9 +142,7 @@ def test_an_exit_ib_refused_is_not_placed_again_once_kill_has_set_the_halt(harne
 
     def refused_then_killed(*args: Any, **kw: Any) -> None:
         refusal(*args, **kw)
-        kill = Store.open(h.ctx.config.db_path)  # `icbot kill` in another process, in that very moment
-        kill.halt("kill", at=h.sim.clock.now())
-        kill.close()
+        halt_from_another_process(h)  # `icbot kill` in another process, in that very moment
 
     monkeypatch.setattr(exits_mod, "record_refusal", refused_then_killed)
 
@@ -160,7 +155,7 @@ def _fill_an_entry(h: Harness) -> None:
     """What a run-today that died right after its entry filled leaves behind: the order, its intent, a fill."""
 
     async def go() -> None:
-        gw = await connect(h)
+        gw = await connect(h.sim, mode=h.ctx.mode)
         try:
             legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
             ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
@@ -229,7 +224,7 @@ def test_a_rerun_that_finds_the_entry_pending_cancel_sees_the_cancel_through(har
     ref = refs.order_ref(h.ctx.trade_date, h.ctx.mode, refs.ENTRY, installation="")
 
     async def send_and_die() -> None:
-        gw = await connect(h)
+        gw = await connect(h.sim, mode=h.ctx.mode)
         try:
             legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
             order = ComboOrder(legs, "BUY", 1, "LMT", ref, limit_price=-30.0)  # far from any fill
@@ -332,7 +327,7 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
         return -round(quote.ask, 2)
 
     async def fill_one_and_die() -> None:
-        gw = await connect(h)
+        gw = await connect(h.sim, mode=h.ctx.mode)
         try:
             legs = await condor_legs(gw, h.ctx.trade_date, distance=40)
             order = ComboOrder(legs, "BUY", 2, "LMT", ref, limit_price=-30.0)  # far from any natural fill
@@ -371,8 +366,7 @@ def test_a_rerun_working_a_partly_filled_entry_keeps_the_earlier_exits_and_adds_
 async def _place_rival(h: Harness) -> None:
     """Another installation's entry, sent in the same instant as this one (after this one's early check): it rests
     at a credit nobody pays, and IB accepted it first (the lower permId)."""
-    cfg = replace(h.ctx.config.gateway, client_id=41)
-    gw = await Gateway.connect(cfg, clock=h.ctx.clock, deadline=h.ctx.now() + timedelta(seconds=30), mode="paper")
+    gw = await connect(h.sim, client_id=41)
     try:
         legs = await condor_legs(gw, h.session.date, distance=100.0)
         ref = refs.order_ref(h.session.date, "paper", refs.Role.ENTRY, installation="rival9")
@@ -395,9 +389,7 @@ def _lost_and_filled(
 
     async def halted_first(day: FreshDay, state: Any) -> Any:
         if halt_on_the_way:  # `icbot kill` in another process sets the halt just after the entry left
-            kill = Store.open(h.ctx.config.db_path)
-            kill.halt("kill", at=h.sim.clock.now())
-            kill.close()
+            halt_from_another_process(h)
         return await settle(day, state)
 
     monkeypatch.setattr(FreshDay, "no_rival_working", rival_after_the_check)
@@ -423,5 +415,6 @@ def test_a_lost_entry_that_filled_while_kill_is_under_way_is_left_to_kill(harnes
     # kill's close reads what is held after this process let go; a close from here as well would reverse it
     h = _lost_and_filled(harness, monkeypatch, halt_on_the_way=True)
     assert [o for o in h.icbot_orders() if refs.role_of(o.req.order_ref) is refs.Role.CLOSE] == []
+    assert any(p.qty for p in h.sim.sim.positions().values())  # the condor is still there for kill to close
     [alert] = [a for a in h.alerts(AlertLevel.FAILURE) if "halted" in a.body]
     assert "`icbot kill` closes what is held" in alert.body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from ib_async import IB, Bag, ComboLeg, Contract, Option
@@ -114,11 +114,7 @@ async def combo_quote(ib: IB, bag: Contract) -> tuple[float, float]:
     return bid, ask
 
 
-async def gather_all(*aws: Awaitable[T]) -> list[T]:
-    return list(await asyncio.gather(*aws))
-
-
-IC = (5920, 5940, 6065, 6085)
+IC = (5920, 5940, 6065, 6085)  # about 15-delta shorts at 09:31 with seed 7, 20-point wings
 
 
 def collect_errors(ib: IB) -> list[tuple[int, int, str]]:

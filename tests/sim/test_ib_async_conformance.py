@@ -11,9 +11,7 @@ from ib_async import IB, Index, LimitOrder, MarketOrder, Option, StopOrder
 from ib_async.wrapper import RequestError
 
 from icbot.clock import NEW_YORK
-from tests.sim.helpers import SESSION, combo_quote, condor, connect, qualified_option, run, wait_until
-
-IC = (5920, 5940, 6065, 6085)  # about 15-delta shorts at 09:31 with seed 7, 20-point wings
+from tests.sim.helpers import IC, SESSION, combo_quote, condor, connect, qualified_option, run, wait_until
 
 
 def test_connect_answers_the_whole_startup_burst(sim_gateway):

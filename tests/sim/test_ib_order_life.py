@@ -17,10 +17,9 @@ from typing import Any
 from ib_async import IB, Index, LimitOrder, MarketOrder, Option, StopOrder
 from ibapi.order_cancel import OrderCancel
 
-from tests.sim.helpers import SESSION, condor, connect, qualified_option, run, wait_until
+from tests.sim.helpers import IC, SESSION, condor, connect, qualified_option, run, wait_until
 from tests.sim.ibapi_client import Recorder, ibapi_condor, option
 
-IC = (5920, 5940, 6065, 6085)
 Event = tuple[str, int, str, str]  # (openOrder | orderStatus, orderId, status, whyHeld)
 
 

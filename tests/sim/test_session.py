@@ -10,9 +10,7 @@ import pytest
 from ib_async import Index, LimitOrder, MarketOrder, Option, StopOrder
 
 from icbot.clock import NEW_YORK, Clock
-from tests.sim.helpers import SESSION, combo_quote, condor, connect, run, wait_until
-
-IC = (5920, 5940, 6065, 6085)
+from tests.sim.helpers import IC, SESSION, combo_quote, condor, connect, run, wait_until
 
 
 def engine_lag_s(gw) -> float:

@@ -10,9 +10,9 @@ from ib_async.decoder import Decoder as AsyncDecoder
 from ibapi.decoder import Decoder as ApiDecoder
 from ibapi.wrapper import EWrapper
 
-from icbot.sim.protocol import encode_fields
+from icbot.sim.protocol import SERVER_VERSION, encode_fields
 
-SV = 178
+SV = SERVER_VERSION  # the version the simulator speaks
 
 
 class AsyncRecorder:
