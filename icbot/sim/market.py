@@ -16,6 +16,7 @@ listed every point, its prices are quoted in pennies (icbot.sim.conventions.XSP)
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -180,80 +181,18 @@ class Market:
     def __init__(self, session_date: date, params: MarketParams | None = None) -> None:
         self.session_date = session_date
         self.params = p = params if params is not None else MarketParams()
-        self._open = datetime.combine(session_date, p.open_time, NEW_YORK)
-        self._close = datetime.combine(session_date, p.close_time, NEW_YORK)
-        self._open_ts = self._open.timestamp()
-        self._n = round(self._close.timestamp() - self._open_ts)
-        self._spx = self._make_spx()
-        self._vix = self._make_vix()
-        self._xsp = [round(x * XSP_SCALE, 2) for x in self._spx]
-        # index conId → (path, running high, running low, prior close)
-        self._indexes = {
-            self.SPX_CON_ID: self._index_series(self._spx, p.spx_start),
-            self.XSP_CON_ID: self._index_series(self._xsp, round(p.spx_start * XSP_SCALE, 2)),
-            self.VIX_CON_ID: self._index_series(self._vix, round(100.0 * p.volatility, 2)),
-        }
+        day = _day(session_date, p)
+        self._open, self._close, self._open_ts, self._n = day.open, day.close, day.open_ts, day.n
+        self._spx, self._vix, self._xsp = day.spx, day.vix, day.xsp
+        self._indexes = day.indexes
         self._paths = {root.symbol: self._indexes[root.index_con_id][0] for root in ROOTS}
-        self._chains = {root.symbol: self._make_chain(root) for root in ROOTS}
+        self._chains = day.chains
         self._chain = [o for chain in self._chains.values() for o in chain]
         self._by_id = {o.con_id: o for o in self._chain}
         self._by_key = {(o.symbol, o.right, o.strike): o for o in self._chain}
         self._cache: dict[tuple[int, int], _Point] = {}
         self._side_cache: dict[tuple[int, int], tuple[Greeks | None, Greeks | None]] = {}
         self._prev_close: dict[int, float] = {}
-
-    # -- construction -----------------------------------------------------------------------------------
-    def _rng(self, stream: str) -> random.Random:
-        # A str seed is hashed with SHA-512 by `random`, so it is stable across runs and PYTHONHASHSEED.
-        return random.Random(f"icbot.sim.market:{self.params.seed}:{self.session_date.isoformat()}:{stream}")
-
-    def _make_spx(self) -> list[float]:
-        """GBM, one step per second of the session, rounded to the index's 0.01 tick."""
-        p = self.params
-        sd = p.volatility / math.sqrt(TRADING_SECONDS_PER_YEAR)
-        drift = -0.5 * sd * sd
-        gauss = self._rng("spx").gauss
-        steps = [drift + sd * gauss(0.0, 1.0) for _ in range(self._n)]
-        return [round(math.exp(x), 2) for x in itertools.accumulate(steps, initial=math.log(p.spx_start))]
-
-    def _make_vix(self) -> list[float]:
-        """VIX ≈ 100·vol, leaning against the SPX move and wobbling smoothly minute to minute."""
-        p = self.params
-        rng = self._rng("vix")
-        knots = [rng.uniform(-1.0, 1.0) for _ in range(self._n // 60 + 2)]
-        base, s0 = 100.0 * p.volatility, p.spx_start
-        out = []
-        for sec, s in enumerate(self._spx):
-            k, frac = divmod(sec, 60)
-            wobble = knots[k] + (knots[k + 1] - knots[k]) * frac / 60.0
-            out.append(round(base * (s / s0) ** -p.vix_beta * (1.0 + p.vix_noise * wobble), 2))
-        return out
-
-    @staticmethod
-    def _index_series(path: list[float], close: float) -> tuple[list[float], list[float], list[float], float]:
-        return path, list(itertools.accumulate(path, max)), list(itertools.accumulate(path, min)), close
-
-    def _make_chain(self, root: Root) -> list[OptionSpec]:
-        p = self.params
-        step = p.strike_step if root.symbol == "SPX" else p.xsp_strike_step
-        start = p.spx_start * root.scale
-        lo = math.ceil(start * (1 - p.strike_range) / step - 1e-9)
-        hi = math.floor(start * (1 + p.strike_range) / step + 1e-9)
-        strikes = [round(k * step, 6) for k in range(lo, hi + 1)]
-        d, cls = self.session_date, root.trading_class
-        return [
-            OptionSpec(
-                option_con_id(d, right, k, root),
-                right,
-                k,
-                d,
-                local_symbol(d, right, k, cls),
-                trading_class=cls,
-                symbol=root.symbol,
-            )
-            for right in ("C", "P")
-            for k in strikes
-        ]
 
     # -- time -------------------------------------------------------------------------------------------
     def open_time(self) -> datetime:
@@ -275,7 +214,7 @@ class Market:
     def _idx(self, sec: int) -> int:
         return min(max(sec, 0), self._n)
 
-    def _interp(self, series: list[float], t: datetime) -> float:
+    def _interp(self, series: Sequence[float], t: datetime) -> float:
         x = min(max(self._seconds(t), 0.0), float(self._n))
         i = int(x)
         if i >= self._n:
@@ -520,3 +459,95 @@ class Market:
         if what == "TRADES":
             return self._ohlc(sec, [q.last for q in quotes], trades=True)
         return self._ohlc(sec, [round((q.bid + q.ask) / 2.0, 3) for q in quotes])
+
+
+IndexSeries = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], float]
+
+
+@dataclass(frozen=True)
+class _Day:
+    """What a (session date, params) pair determines before anyone asks a question: the index paths and chains.
+
+    Every simulator a test suite or a soak starts for the same day builds exactly this; it is cached
+    (`_day`), and it is immutable, so Markets of the same day share it while each keeps its own quote caches.
+    """
+
+    open: datetime
+    close: datetime
+    open_ts: float
+    n: int
+    spx: tuple[float, ...]
+    vix: tuple[float, ...]
+    xsp: tuple[float, ...]
+    indexes: dict[int, IndexSeries]  # index conId → (path, running high, running low, prior close)
+    chains: dict[str, tuple[OptionSpec, ...]]
+
+
+@functools.lru_cache(maxsize=4)
+def _day(session_date: date, p: MarketParams) -> _Day:
+    start = datetime.combine(session_date, p.open_time, NEW_YORK)
+    close = datetime.combine(session_date, p.close_time, NEW_YORK)
+    n = round(close.timestamp() - start.timestamp())
+    spx = _make_spx(session_date, p, n)
+    vix = _make_vix(session_date, p, n, spx)
+    xsp = tuple(round(x * XSP_SCALE, 2) for x in spx)
+    indexes = {
+        SPX_CON_ID: _index_series(spx, p.spx_start),
+        XSP_CON_ID: _index_series(xsp, round(p.spx_start * XSP_SCALE, 2)),
+        Market.VIX_CON_ID: _index_series(vix, round(100.0 * p.volatility, 2)),
+    }
+    chains = {root.symbol: _make_chain(session_date, p, root) for root in ROOTS}
+    return _Day(start, close, start.timestamp(), n, spx, vix, xsp, indexes, chains)
+
+
+def _rng(session_date: date, p: MarketParams, stream: str) -> random.Random:
+    # A str seed is hashed with SHA-512 by `random`, so it is stable across runs and PYTHONHASHSEED.
+    return random.Random(f"icbot.sim.market:{p.seed}:{session_date.isoformat()}:{stream}")
+
+
+def _make_spx(session_date: date, p: MarketParams, n: int) -> tuple[float, ...]:
+    """GBM, one step per second of the session, rounded to the index's 0.01 tick."""
+    sd = p.volatility / math.sqrt(TRADING_SECONDS_PER_YEAR)
+    drift = -0.5 * sd * sd
+    gauss = _rng(session_date, p, "spx").gauss
+    steps = [drift + sd * gauss(0.0, 1.0) for _ in range(n)]
+    return tuple(round(math.exp(x), 2) for x in itertools.accumulate(steps, initial=math.log(p.spx_start)))
+
+
+def _make_vix(session_date: date, p: MarketParams, n: int, spx: Sequence[float]) -> tuple[float, ...]:
+    """VIX ≈ 100·vol, leaning against the SPX move and wobbling smoothly minute to minute."""
+    rng = _rng(session_date, p, "vix")
+    knots = [rng.uniform(-1.0, 1.0) for _ in range(n // 60 + 2)]
+    base, s0 = 100.0 * p.volatility, p.spx_start
+    out = []
+    for sec, s in enumerate(spx):
+        k, frac = divmod(sec, 60)
+        wobble = knots[k] + (knots[k + 1] - knots[k]) * frac / 60.0
+        out.append(round(base * (s / s0) ** -p.vix_beta * (1.0 + p.vix_noise * wobble), 2))
+    return tuple(out)
+
+
+def _index_series(path: tuple[float, ...], close: float) -> IndexSeries:
+    return path, tuple(itertools.accumulate(path, max)), tuple(itertools.accumulate(path, min)), close
+
+
+def _make_chain(session_date: date, p: MarketParams, root: Root) -> tuple[OptionSpec, ...]:
+    step = p.strike_step if root.symbol == "SPX" else p.xsp_strike_step
+    start = p.spx_start * root.scale
+    lo = math.ceil(start * (1 - p.strike_range) / step - 1e-9)
+    hi = math.floor(start * (1 + p.strike_range) / step + 1e-9)
+    strikes = [round(k * step, 6) for k in range(lo, hi + 1)]
+    cls = root.trading_class
+    return tuple(
+        OptionSpec(
+            option_con_id(session_date, right, k, root),
+            right,
+            k,
+            session_date,
+            local_symbol(session_date, right, k, cls),
+            trading_class=cls,
+            symbol=root.symbol,
+        )
+        for right in ("C", "P")
+        for k in strikes
+    )
