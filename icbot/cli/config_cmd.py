@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from icbot.cli.plain_params import PlainCommand, PlainGroup
 from icbot.config import load_config, redacted
 
 config_app = typer.Typer(
@@ -23,6 +24,7 @@ config_app = typer.Typer(
     help="Inspect the configuration.",
     no_args_is_help=True,
     add_completion=False,
+    cls=PlainGroup,
     rich_markup_mode=None,  # plain help: typer 0.29's rich help shows flags as "<bool>" (see icbot.cli.app)
 )
 
@@ -43,7 +45,7 @@ def environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
     return view
 
 
-@config_app.command("check")
+@config_app.command("check", cls=PlainCommand)
 def check(
     config_path: Annotated[
         Path | None,

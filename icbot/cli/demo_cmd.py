@@ -110,4 +110,6 @@ def report_of_day(config: Config, db: Path, day: date, mode: str) -> RenderableT
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    from icbot.cli.plain_params import PlainCommand
+
+    app.command("demo", cls=PlainCommand)(demo)

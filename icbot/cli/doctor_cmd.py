@@ -142,4 +142,6 @@ def _json(outcome: Any, clock: Clock) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("doctor")(doctor)
+    from icbot.cli.plain_params import PlainCommand
+
+    app.command("doctor", cls=PlainCommand)(doctor)

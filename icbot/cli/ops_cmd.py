@@ -81,5 +81,7 @@ def _next_run(ctx: object) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("kill")(kill)
-    app.command("resume")(resume)
+    from icbot.cli.plain_params import PlainCommand
+
+    app.command("kill", cls=PlainCommand)(kill)
+    app.command("resume", cls=PlainCommand)(resume)

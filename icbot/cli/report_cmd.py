@@ -266,33 +266,7 @@ class _output:
         self.fh.close()
 
 
-def _words_of(value: object) -> list[str]:
-    """A repeated option's values (click hands over a tuple) as a list of strings."""
-    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-
-
 def register(app: typer.Typer) -> None:
-    from icbot.cli.plain_params import plain_command
+    from icbot.cli.plain_params import PlainCommand
 
-    # typer would coerce these through pydantic (0.1 s to import; docs/report.md gives the report 1 s in all):
-    # see icbot/cli/plain_params.py
-    plain = plain_command(
-        {
-            "config_path": Path,
-            "mode": str,
-            "from_": str,
-            "to": str,
-            "starting_capital": float,
-            "last": int,
-            "sort": str,
-            "desc": bool,
-            "exit_reason": _words_of,
-            "weekday": _words_of,
-            "min_vix": float,
-            "max_vix": float,
-            "csv_path": str,
-            "html_path": Path,
-            "as_json": bool,
-        }
-    )
-    app.command("report", cls=plain)(report)
+    app.command("report", cls=PlainCommand)(report)

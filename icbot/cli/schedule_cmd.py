@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
 
+from icbot.cli.plain_params import PlainCommand, PlainGroup
 from icbot.clock import NEW_YORK, Clock
 from icbot.config import EntryConfig, ExitsConfig, load_config
 from icbot.errors import EXIT_NO_TRADE, UsageError
@@ -156,7 +156,7 @@ TzOption = Annotated[str | None, typer.Option("--tz", help="Time zone for the lo
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-class _ScheduleGroup(TyperGroup):
+class _ScheduleGroup(PlainGroup):
     """`schedule` lists by itself; a word after it that is no subcommand is an extra argument, as it was before
     the subcommands existed (`icbot schedule --json true` says the flag takes no value, not "no such command")."""
 
@@ -221,7 +221,7 @@ def schedule(
         _list(from_, days, tz, as_json, config_path)
 
 
-@schedule_app.command("list")
+@schedule_app.command("list", cls=PlainCommand)
 def list_(
     from_: FromOption = None,
     days: DaysOption = 10,
@@ -326,7 +326,7 @@ def _zone(tz: str | None) -> tuple[tzinfo, str]:
     return zone, name
 
 
-@schedule_app.command("install")
+@schedule_app.command("install", cls=PlainCommand)
 def install(
     dry_run: DryRunOption = False,
     tz: TzOption = None,
@@ -359,7 +359,7 @@ def install(
     _print_install(setup, report, nexts, dry_run)
 
 
-@schedule_app.command("uninstall")
+@schedule_app.command("uninstall", cls=PlainCommand)
 def uninstall(
     dry_run: DryRunOption = False,
     platform: PlatformOption = None,
@@ -390,7 +390,7 @@ def uninstall(
         typer.echo(note)
 
 
-@schedule_app.command("show")
+@schedule_app.command("show", cls=PlainCommand)
 def show(
     tz: TzOption = None,
     platform: PlatformOption = None,

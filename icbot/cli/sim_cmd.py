@@ -128,4 +128,6 @@ async def _serve(clock: Clock, config: object) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sim")(sim)
+    from icbot.cli.plain_params import PlainCommand
+
+    app.command("sim", cls=PlainCommand)(sim)

@@ -140,8 +140,6 @@ def _pause(seconds: float) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from icbot.cli.plain_params import plain_command
+    from icbot.cli.plain_params import PlainCommand
 
-    # typer would coerce these through pydantic (0.1 s to import): see icbot/cli/plain_params.py
-    plain = plain_command({"config_path": Path, "day": str, "watch": float, "timeout": float})
-    app.command("status", cls=plain)(status)
+    app.command("status", cls=PlainCommand)(status)

@@ -183,9 +183,7 @@ def _quiet_day(config: Any, clock: Clock, verbose: bool) -> NoReturn:
 
 
 def register(app: typer.Typer) -> None:
-    from icbot.cli.plain_params import plain_command
+    from icbot.cli.plain_params import PlainCommand
 
-    app.command("run-today")(run_today)
-    # check runs every few minutes, almost always to learn there is nothing to do: no pydantic for its two options
-    # (0.1 s to import; see icbot/cli/plain_params.py)
-    app.command("check", cls=plain_command({"config_path": Path, "verbose": bool}))(check)
+    app.command("run-today", cls=PlainCommand)(run_today)
+    app.command("check", cls=PlainCommand)(check)

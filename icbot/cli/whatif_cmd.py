@@ -107,4 +107,6 @@ def _write_csv(result: object, fh: object) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("whatif")(whatif)
+    from icbot.cli.plain_params import PlainCommand
+
+    app.command("whatif", cls=PlainCommand)(whatif)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from icbot.cli import register_all
 from icbot.cli.app import app as root_app
+from icbot.cli.plain_params import PlainValue
 
 ICBOT = Path(sys.executable).with_name("icbot")
 
@@ -102,3 +103,36 @@ def test_bare_icbot_still_prints_the_help(tmp_path):
     result = _icbot(cwd=tmp_path)
     assert "Commands:" in result.stdout + result.stderr
     assert "run-today" in result.stdout + result.stderr
+
+
+def _command(path: list[str]) -> object:
+    cmd: object = typer.main.get_command(root_app)
+    for name in path:
+        cmd = cmd.commands[name]  # type: ignore[attr-defined]
+    return cmd
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "icbot")
+def test_every_option_is_coerced_without_pydantic(path):
+    """typer would build a pydantic adapter for each value (0.1 s per process); icbot's options are all plain
+    (icbot/cli/plain_params.py). A new option typer must coerce itself fails here, so the cost is a choice."""
+    cmd = _command(path)
+    typer_coerced = [p.name for p in cmd.params if not isinstance(p._runtime_param, PlainValue)]  # type: ignore[attr-defined]
+    assert typer_coerced == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schedule", "--days", "many"], "'many' is not a whole number"),
+        (["status", "--watch", "soon"], "'soon' is not a number"),
+        (["schedule", "install", "--dry-run", "--target-dir", "{file}"], "dir '{file}' is a file"),
+    ],
+)
+def test_a_plain_value_that_does_not_convert_is_a_usage_error(tmp_path, args, message):
+    a_file = tmp_path / "agents"
+    a_file.write_text("")
+    result = _icbot(*[a.format(file=a_file) for a in args], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message.format(file=a_file) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
