@@ -13,11 +13,14 @@ def test_custom(sim_gateway_factory):
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from icbot.runner.sessions import CACHE_NAME, session_table
 from icbot.sim.fixture import SimGateway, start_sim
 
 SimFactory = Callable[..., SimGateway]
@@ -34,6 +37,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("e2e") is not None else 2
 
     items.sort(key=tier)  # stable
+
+
+@pytest.fixture(scope="session")
+def calendar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session table's cache file (icbot/runner/sessions.py), built once per test process.
+
+    A journal folder that icbot subprocesses use starts with a copy (`seed_calendar`), as a journal folder does
+    after its first command: otherwise each test's first subprocess would load the exchange calendar to build it
+    (half a second of CPU each). Building it is tested in tests/runner/test_status_runner.py."""
+    folder = tmp_path_factory.mktemp("calendar")
+    session_table(folder)
+    return folder / CACHE_NAME
+
+
+@pytest.fixture
+def seed_calendar(calendar_cache: Path) -> Callable[[Path], Path]:
+    """seed_calendar(journal_folder): the folder, created if need be, with the session table's cache in it."""
+
+    def seed(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(calendar_cache, folder / CACHE_NAME)
+        return folder
+
+    return seed
 
 
 @pytest.fixture

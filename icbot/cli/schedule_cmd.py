@@ -28,16 +28,15 @@ from icbot.config import EntryConfig, ExitsConfig, load_config
 from icbot.errors import EXIT_NO_TRADE, UsageError
 
 if TYPE_CHECKING:  # install/uninstall/show import these when they run, not every `icbot` start
-    from exchange_calendars import ExchangeCalendar
-
     from icbot.core.agents import NextFiring, SchedulerStatus
+    from icbot.core.session_table import SessionTable
     from icbot.runner.scheduler import CommandResult, Report, Runner, Setup
 
 MAX_DAYS = 1000
 
 
 def build_rows(
-    cal: ExchangeCalendar,
+    table: SessionTable,
     from_day: date,
     n: int,
     entry: EntryConfig,
@@ -49,12 +48,10 @@ def build_rows(
     `zone` None means the machine's local time zone, resolved per instant by the C library (so each
     date gets that date's daylight-saving offset).
     """
-    from icbot.core.schedule import next_sessions, skipped_weekdays
-
-    sessions = next_sessions(cal, from_day, n, entry, exits)
+    sessions = table.next_sessions(from_day, n, entry, exits)
     rows: list[dict[str, Any]] = []
     if sessions:
-        for skipped in skipped_weekdays(cal, from_day, sessions[-1].date):
+        for skipped in table.skipped_weekdays(from_day, sessions[-1].date):
             rows.append(
                 {
                     "kind": "holiday",
@@ -183,10 +180,11 @@ def _list(from_: str | None, days: int, tz: str | None, as_json: bool, config_pa
     config = load_config(config_path)
     start = parse_day(from_) if from_ else Clock.from_env().now_ny().date()
 
-    from icbot.core.schedule import OutOfCalendarRange, shared_calendar
+    from icbot.core.schedule import OutOfCalendarRange
+    from icbot.runner.sessions import config_table
 
     try:
-        rows = build_rows(shared_calendar(), start, days, config.entry, config.exits, zone)
+        rows = build_rows(config_table(config), start, days, config.entry, config.exits, zone)
     except OutOfCalendarRange as exc:
         raise UsageError(f"--from/--days: {exc}") from None
     if as_json:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from icbot.core.schedule import OutOfCalendarRange, SessionTimes, times_for_session
+from icbot.core.schedule import OutOfCalendarRange, SessionTimes, SkippedDay, times_for_session
 from icbot.core.zones import NEW_YORK
 
 if TYPE_CHECKING:
@@ -90,6 +90,46 @@ class SessionTable:
                 if times is not None and times.entry_at >= now:
                     return times
             day += timedelta(days=1)
+
+    def next_sessions(
+        self, from_day: date, n: int, entry_cfg: EntryConfig, exits_cfg: ExitsConfig
+    ) -> list[SessionTimes]:
+        """The first `n` sessions on or after `from_day` (as `icbot.core.schedule.next_sessions` from the calendar)."""
+        if n < 0:
+            raise ValueError(f"n must not be negative, got {n}")
+        self._check(from_day)
+        out: list[SessionTimes] = []
+        day = from_day
+        while len(out) < n:
+            if day > self.last:
+                raise OutOfCalendarRange(
+                    f"fewer than {n} sessions between {from_day} and the calendar's end {self.last}"
+                )
+            times = self.session_times(day, entry_cfg, exits_cfg)
+            if times is not None:
+                out.append(times)
+            day += timedelta(days=1)
+        return out
+
+    def sessions_between(
+        self, start: date, end: date, entry_cfg: EntryConfig, exits_cfg: ExitsConfig
+    ) -> tuple[SessionTimes, ...]:
+        """The sessions in [start, end] with their times, the range clamped to the table's."""
+        day, end = max(start, self.first), min(end, self.last)
+        out = []
+        while day <= end:
+            times = self.session_times(day, entry_cfg, exits_cfg)
+            if times is not None:
+                out.append(times)
+            day += timedelta(days=1)
+        return tuple(out)
+
+    def skipped_weekdays(self, start: date, end: date) -> list[SkippedDay]:
+        """Monday–Friday dates in [start, end] without a session, with the holiday's name (as
+        `icbot.core.schedule.skipped_weekdays` from the calendar)."""
+        self._check(start)
+        self._check(end)
+        return [SkippedDay(day, name) for day, name in sorted(self.closed.items()) if start <= day <= end]
 
     # -- the cache file's form -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

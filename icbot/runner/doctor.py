@@ -34,9 +34,10 @@ from icbot.core.doctor import (
     SchedulerFacts,
     Unchecked,
 )
-from icbot.core.schedule import SessionTimes, next_sessions, session_times, shared_calendar, skipped_weekdays
+from icbot.core.schedule import SessionTimes
 from icbot.errors import ConfigError, IcbotError, StoreError
 from icbot.notify import Notifier
+from icbot.runner.sessions import config_table
 from icbot.store.repo import Store
 
 CONNECT_SECONDS = 15.0  # virtual seconds doctor keeps trying to connect (run-today tries until the deadline)
@@ -100,14 +101,14 @@ def config_facts(config: Config | None, error: str | None, source: Path | None) 
 
 
 def day_facts(config: Config, now: datetime, machine: Machine) -> DayFacts:
-    cal = shared_calendar()
+    table = config_table(config)
     today = now.date()
-    session = session_times(cal, today, config.entry, config.exits)
-    upcoming = next_sessions(cal, today + timedelta(days=1), 1, config.entry, config.exits)
+    session = table.session_times(today, config.entry, config.exits)
+    upcoming = table.next_sessions(today + timedelta(days=1), 1, config.entry, config.exits)
     nxt = upcoming[0] if upcoming else None
     reason = ""
     if session is None:
-        skipped = skipped_weekdays(cal, today, today)
+        skipped = table.skipped_weekdays(today, today)
         reason = skipped[0].name if skipped else "weekend"
     shown = session if session is not None else nxt
     local = shown.entry_at.astimezone(machine.zone) if shown is not None and machine.zone is not None else None

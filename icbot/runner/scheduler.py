@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icbot.config import Config, EntryConfig, ExitsConfig
 from icbot.core import agents
 from icbot.core.agents import JOBS, LAUNCHD, RUN_TODAY, SYSTEMD, FileState, Plan, SchedulerStatus
-from icbot.core.schedule import SessionTimes, calendar_range, session_times, shared_calendar
+from icbot.core.schedule import SessionTimes
+from icbot.core.session_table import SessionTable
 from icbot.errors import IcbotError, UsageError
+from icbot.runner.sessions import config_table
 
 LINGER_DIR = Path("/var/lib/systemd/linger")
 
@@ -134,21 +136,6 @@ def linger_enabled(user: str, linger_dir: Path = LINGER_DIR) -> bool:
 
 
 # -- the plan ---------------------------------------------------------------------------------------------
-def sessions_between(start: date, end: date, entry: EntryConfig, exits: ExitsConfig) -> tuple[SessionTimes, ...]:
-    """The XNYS sessions in [start, end] with their times (end clamped to the calendar's range)."""
-    cal = shared_calendar()
-    first, last = calendar_range(cal)
-    start, end = max(start, first), min(end, last)
-    if end < start:
-        return ()
-    out = []
-    for ts in cal.sessions_in_range(start.isoformat(), end.isoformat()):
-        s = session_times(cal, ts.date(), entry, exits)
-        if s is not None:
-            out.append(s)
-    return tuple(out)
-
-
 def make_plan(
     platform: str,
     *,
@@ -160,6 +147,7 @@ def make_plan(
     generated_on: date,
     entry: EntryConfig,
     exits: ExitsConfig,
+    table: SessionTable,
 ) -> Plan:
     until = agents.valid_until(generated_on)
     return Plan(
@@ -171,7 +159,7 @@ def make_plan(
         zone=zone,
         generated_on=generated_on,
         valid_until=until,
-        sessions=sessions_between(generated_on, until, entry, exits),
+        sessions=table.sessions_between(generated_on, until, entry, exits),
     )
 
 
@@ -486,6 +474,7 @@ def prepare(
         dry_run=dry_run,
         run_commands=target_dir is None,
     )
+    table = config_table(config)
     plan = make_plan(
         platform,
         icbot=program,
@@ -496,10 +485,11 @@ def prepare(
         generated_on=generated_on if generated_on is not None else today,
         entry=config.entry,
         exits=config.exits,
+        table=table,
     )
     sessions = {s.date: s for s in plan.sessions}
     if today not in sessions:
-        s = session_times(shared_calendar(), today, config.entry, config.exits)
+        s = table.session_times(today, config.entry, config.exits)
         if s is not None:
             sessions[today] = s
     return Setup(scheduler, plan, zone, today, sessions)

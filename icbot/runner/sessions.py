@@ -80,10 +80,15 @@ def _built(key: str) -> SessionTable:
     return table_from_calendar(load_calendar(), source=key)
 
 
+def config_table(config: Config | None) -> SessionTable:
+    """The session table cached next to `config`'s journal (without a valid configuration: built, not cached)."""
+    return session_table(config.db_path.parent if config is not None else None)
+
+
 def day_session(config: Config, day: date) -> SessionTimes | None:
     """`day`'s open, close, entry, deadline and time exit under `config` (None: no session that day), from the
     session table cached next to the journal; OutOfCalendarRange outside the calendar's range."""
-    return session_table(config.db_path.parent).session_times(day, config.entry, config.exits)
+    return config_table(config).session_times(day, config.entry, config.exits)
 
 
 def _read(path: Path) -> SessionTable | None:

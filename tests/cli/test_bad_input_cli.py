@@ -235,7 +235,8 @@ def test_a_frozen_clock_is_refused_by_the_commands_that_wait_and_fine_for_schedu
     assert "speed 0 freezes virtual time" in line and "run-today" in line
     line = _one_line(_run(["check"], tmp_path, ICBOT_CLOCK=frozen, ICBOT_DB=str(tmp_path / "j.db")))
     assert "speed 0 freezes virtual time" in line
-    assert _run(["schedule", "--days", "2"], tmp_path, ICBOT_CLOCK=frozen).returncode == 0
+    journal = str(tmp_path / "j.db")
+    assert _run(["schedule", "--days", "2"], tmp_path, ICBOT_CLOCK=frozen, ICBOT_DB=journal).returncode == 0
 
 
 def test_a_clock_beyond_the_exchange_calendar_is_one_line_for_run_today(tmp_path: Path) -> None:

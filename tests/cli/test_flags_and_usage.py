@@ -20,6 +20,7 @@ ICBOT = Path(sys.executable).with_name("icbot")
 
 def _icbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")} | {"COLUMNS": "120"}
+    env["ICBOT_DB"] = str(cwd / "icbot.db")  # the folder holds the session table (tests/cli/conftest.py)
     return subprocess.run(
         [str(ICBOT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
     )

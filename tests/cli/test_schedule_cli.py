@@ -20,6 +20,7 @@ ICBOT = Path(sys.executable).with_name("icbot")
 
 def _icbot(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_") and k != "TZ"}
+    base["ICBOT_DB"] = str(cwd / "icbot.db")  # the folder holds the session table (tests/cli/conftest.py)
     return subprocess.run(
         [str(ICBOT), *args], cwd=cwd, env=base | env, capture_output=True, text=True, timeout=60, check=False
     )

@@ -31,7 +31,7 @@ MON_FRI = {1, 2, 3, 4, 5}
 
 def _icbot(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_") and k != "TZ"}
-    base |= {"ICBOT_CLOCK": CLOCK, "HOME": str(cwd / "home")}
+    base |= {"ICBOT_CLOCK": CLOCK, "HOME": str(cwd / "home"), "ICBOT_DB": str(cwd / "icbot.db")}
     return subprocess.run(
         [str(ICBOT), *args], cwd=cwd, env=base | env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -40,7 +40,7 @@ def _icbot(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProces
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
-    path.write_text("mode: paper\n")
+    path.write_text(f"mode: paper\nstorage: {{db: {tmp_path / 'icbot.db'}}}\n")  # beside the session table
     return path
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from icbot.config import EntryConfig, ExitsConfig
-from icbot.core.schedule import OutOfCalendarRange, session_times
+from icbot.core.schedule import OutOfCalendarRange, next_sessions, session_times, skipped_weekdays
 from icbot.core.session_table import SessionTable, table_from_calendar
 from icbot.core.zones import NEW_YORK
 
@@ -77,3 +77,45 @@ def test_outside_the_range_is_refused_not_guessed(table):
         table.is_session(table.last + timedelta(days=1))
     with pytest.raises(OutOfCalendarRange):
         table.next_entry(datetime.combine(table.last, time(12), tzinfo=NEW_YORK), ENTRY, EXITS)
+
+
+# Start days for the list-like questions: holidays, half days, weekends, the DST switches and the range's ends.
+STARTS = [
+    date(2020, 1, 2),
+    date(2026, 3, 6),
+    date(2026, 11, 24),
+    date(2026, 11, 26),
+    date(2026, 11, 28),
+    date(2026, 12, 24),
+    date(2027, 3, 26),
+    date(2027, 10, 29),
+    date(2035, 12, 20),
+]
+
+
+@pytest.mark.parametrize("start", STARTS, ids=str)
+def test_next_sessions_skipped_weekdays_and_sessions_between_are_the_calendars(cal, table, start):
+    """`icbot schedule`, install, doctor, resume and the demo ask these of the table: each answer must be what
+    the calendar functions of icbot.core.schedule give."""
+    n = 8 if start < date(2035, 12, 1) else 6
+    sessions = table.next_sessions(start, n, ENTRY, EXITS)
+    assert sessions == next_sessions(cal, start, n, ENTRY, EXITS)
+    end = sessions[-1].date
+    assert table.skipped_weekdays(start, end) == skipped_weekdays(cal, start, end)
+    until = min(end + timedelta(days=3), table.last)
+    days = [start + timedelta(days=k) for k in range((until - start).days + 1)]
+    expected = tuple(t for t in (session_times(cal, d, ENTRY, EXITS) for d in days) if t is not None)
+    assert table.sessions_between(start, until, ENTRY, EXITS) == expected
+
+
+def test_the_lists_end_where_the_calendar_ends(cal, table):
+    with pytest.raises(OutOfCalendarRange):
+        table.next_sessions(table.last - timedelta(days=3), 10, ENTRY, EXITS)
+    with pytest.raises(OutOfCalendarRange):
+        next_sessions(cal, table.last - timedelta(days=3), 10, ENTRY, EXITS)
+    assert (
+        table.sessions_between(table.last - timedelta(days=6), table.last + timedelta(days=30), ENTRY, EXITS)[-1].date
+        == table.last
+    )
+    with pytest.raises(OutOfCalendarRange):
+        table.skipped_weekdays(table.first, table.last + timedelta(days=1))

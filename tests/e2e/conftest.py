@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from icbot.core.journal import Event, OrderRecord, Trade
-from icbot.runner.sessions import CACHE_NAME, session_table
+from icbot.runner.sessions import CACHE_NAME
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.store.repo import Store
 from tests.webhook import Endpoint
@@ -121,18 +121,6 @@ def sink() -> Iterator[Endpoint]:
     ep = Endpoint()
     yield ep
     ep.close()
-
-
-@pytest.fixture(scope="session")
-def calendar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session table's cache file (icbot/runner/sessions.py), built once per test process.
-
-    Each day's journal folder starts with a copy, as a journal folder does after its first command: otherwise
-    every test's first subprocess would load the exchange calendar to build it (half a second of CPU each).
-    Building it is tested in tests/runner/test_status_runner.py."""
-    folder = tmp_path_factory.mktemp("calendar")
-    session_table(folder)
-    return folder / CACHE_NAME
 
 
 @pytest.fixture
