@@ -337,7 +337,7 @@ class Market:
         key = (con_id, sec)
         pt = self._cache.get(key)
         if pt is None:
-            if len(self._cache) > 100_000:  # the server asks about "now"; old seconds are not asked again
+            if len(self._cache) > 100_000:  # "now" and the day's bars: a whole day of bar samples fits many times
                 self._cache.clear()
             pt = self._cache[key] = self._compute(self._spec(con_id), sec)
         return pt
@@ -432,7 +432,7 @@ class Market:
                 vals = [series[s] for s in secs]
                 out.append(self._ohlc(b, vals, trades=True))
             else:
-                quotes = [self._compute(spec, s).quote for s in secs]
+                quotes = [self._point(con_id, s).quote for s in secs]  # bars asked again and again: cached
                 out.append(self._option_bar(b, what, quotes))
             b += bar_seconds
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -106,8 +107,13 @@ def test_bare_icbot_still_prints_the_help(tmp_path):
     assert "run-today" in result.stdout + result.stderr
 
 
+@functools.cache
+def _root_command() -> object:
+    return typer.main.get_command(root_app)
+
+
 def _command(path: list[str]) -> object:
-    cmd: object = typer.main.get_command(root_app)
+    cmd = _root_command()
     for name in path:
         cmd = cmd.commands[name]  # type: ignore[attr-defined]
     return cmd
