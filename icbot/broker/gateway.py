@@ -17,6 +17,7 @@ from ib_async import IB, StartupFetchALL
 from ib_async.objects import Fill
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
+from icbot import startup
 from icbot.broker.accounts import choose_account
 from icbot.broker.convert import (
     NEW_YORK,
@@ -143,6 +144,7 @@ class Gateway(OrderDesk):
         does not fit the mode (not retried: waiting will not change it), ValueError for a product icbot does
         not trade (the configuration loader refuses those first).
         """
+        startup.started()  # the first step of every command that talks to the gateway (icbot/startup.py)
         product: Product = SPX if strategy is None else product_for(strategy.symbol, strategy.trading_class)
         host, port, client_id = str(cfg.host), int(cfg.port), int(cfg.client_id)
         configured = str(getattr(cfg, "account", "") or "").strip()

@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.console import Console
 
-from icbot import __version__
+from icbot import __version__, startup
 from icbot.cli.plain_params import PlainGroup
 from icbot.clock import ClockSpecError
 from icbot.errors import EXIT_UNEXPECTED, EXIT_USAGE, IcbotError
@@ -71,6 +71,7 @@ def _usage_line(exc: Exception) -> str:
 
 def main() -> None:
     """Console-script entry point with the exit codes of docs/operations.md ("Exit codes")."""
+    startup.starting()  # until the first step of real work (icbot/startup.py)
     try:
         _main()
     finally:

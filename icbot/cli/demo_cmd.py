@@ -34,8 +34,11 @@ def demo(
     ),
 ) -> None:
     """Run one simulated trading day end to end against the bundled simulator (well under a minute)."""
+    from icbot import startup
     from icbot.clock import Clock
     from icbot.runner.demo import pick_day, run_demo
+
+    startup.started()  # the demo runs a simulated day in this process (icbot/startup.py)
 
     console = Console(highlight=False)
     # The empty environ ignores ICBOT_CONFIG, ICBOT_DB and ICBOT_NOTIFY_URLS, so the demo never touches the user's

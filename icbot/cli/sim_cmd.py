@@ -99,8 +99,10 @@ def sim(
 
 
 async def _serve(clock: Clock, config: object) -> None:
+    from icbot import startup
     from icbot.sim.server import SimConfig, SimServer
 
+    startup.started()  # the simulator serves for hours: collection resumes (icbot/startup.py)
     assert isinstance(config, SimConfig)
     server = SimServer(clock, config)
     try:

@@ -136,6 +136,10 @@ def _pause(seconds: float) -> None:
     """The --watch interval, in real seconds (a screen refresh, not trading time)."""
     import threading
 
+    from icbot import startup
+
+    startup.started()  # --watch redraws until Ctrl-C: collection resumes (icbot/startup.py)
+
     threading.Event().wait(seconds)
 
 

@@ -41,10 +41,13 @@ def whatif(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
 ) -> None:
     """Replay recorded days under variants of the live rules; a report, never an order (docs/whatif.md)."""
+    from icbot import startup
     from icbot.config import load_config
     from icbot.core.whatif.variants import VariantError
     from icbot.runner import whatif as run
     from icbot.store.reader import JournalReader, NoJournal
+
+    startup.started()  # replays may run long (icbot/startup.py)
 
     start, end = parse_day(from_, "--from"), parse_day(to, "--to")
     if start and end and start > end:

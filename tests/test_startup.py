@@ -1,0 +1,39 @@
+"""The collector pause of start-up (icbot/startup.py): ended by the first step of work, and by nothing else."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from icbot import startup
+
+
+@pytest.fixture(autouse=True)
+def _collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    startup._paused = False
+    gc.unfreeze()
+    (gc.enable if was else gc.disable)()
+
+
+def test_started_ends_the_pause_of_starting_once():
+    gc.enable()
+    startup.starting()
+    assert not gc.isenabled()
+    startup.started()
+    assert gc.isenabled()
+    gc.disable()  # run-today pauses collection itself around the entry's send ...
+    startup.started()  # ... and a second connection must not resume it
+    assert not gc.isenabled()
+
+
+def test_started_without_a_pause_changes_nothing():
+    gc.disable()
+    startup.started()
+    assert not gc.isenabled()
+    gc.enable()
+    startup.started()
+    assert gc.isenabled()
