@@ -140,23 +140,22 @@ def _help_option(option: Any) -> Any:
     return option
 
 
-class PlainGroup(TyperGroup):
+class _Plain:
+    """Gives a typer command or group (the class after this one in the bases) its plain coercions and --help."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        install(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_option(super().get_help_option(ctx))  # type: ignore[misc]
+
+
+class PlainGroup(_Plain, TyperGroup):
     """A group (the root, `config`, `schedule`) whose own options and --help need nothing from pydantic."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        install(self.params)
 
-    def get_help_option(self, ctx: Any) -> Any:
-        return _help_option(super().get_help_option(ctx))
-
-
-class PlainCommand(TyperCommand):
+class PlainCommand(_Plain, TyperCommand):
     """A command whose options and --help need nothing from pydantic. Every icbot command is registered with it."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        install(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        return _help_option(super().get_help_option(ctx))
