@@ -55,7 +55,7 @@ def doctor(
     leftovers, scheduler and alerts — each one line, with what to do when it fails (exit 0 go, 3 no-go)."""
     from icbot.config import EntryConfig, ExitsConfig, load_config
     from icbot.runner.doctor import run_doctor, scheduled_window
-    from icbot.runner.sessions import config_table
+    from icbot.runner.sessions import table_for
 
     if not verbose:  # "connect attempt 3 failed" and the like: the gateway line says it once
         logging.getLogger("icbot.broker").setLevel(logging.ERROR)
@@ -69,7 +69,7 @@ def doctor(
     if scheduled:  # an invalid configuration is judged with the default entry time: it deserves the alert too
         now = clock.now_ny()
         entry, exits = (config.entry, config.exits) if config is not None else (EntryConfig(), ExitsConfig())
-        session = config_table(config).session_times(now.date(), entry, exits)
+        session = table_for(config).session_times(now.date(), entry, exits)
         why = scheduled_window(session, now)
         if why is not None:
             if verbose:

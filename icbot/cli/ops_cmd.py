@@ -67,14 +67,14 @@ def resume(
 def _next_run(ctx: object) -> str:
     """What the next scheduled run will do, in one line."""
     from icbot.runner.context import RunContext
-    from icbot.runner.sessions import config_table
+    from icbot.runner.sessions import table_for
 
     assert isinstance(ctx, RunContext)
     trade = ctx.trade()
     if trade is not None and trade.is_open:
         return "today's trade is open: `icbot check` monitors it; run-today repairs missing exits if run again"
     now = ctx.clock.now_ny()
-    for s in config_table(ctx.config).next_sessions(now.date(), 2, ctx.config.entry, ctx.config.exits):
+    for s in table_for(ctx.config).next_sessions(now.date(), 2, ctx.config.entry, ctx.config.exits):
         if s.deadline_at > now:
             return f"next entry: {s.entry_at:%a %Y-%m-%d %H:%M} ET (run-today trades then unless halted again)"
     return "no session ahead in the exchange calendar"

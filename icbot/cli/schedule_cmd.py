@@ -181,10 +181,10 @@ def _list(from_: str | None, days: int, tz: str | None, as_json: bool, config_pa
     start = parse_day(from_) if from_ else Clock.from_env().now_ny().date()
 
     from icbot.core.schedule import OutOfCalendarRange
-    from icbot.runner.sessions import config_table
+    from icbot.runner.sessions import table_for
 
     try:
-        rows = build_rows(config_table(config), start, days, config.entry, config.exits, zone)
+        rows = build_rows(table_for(config), start, days, config.entry, config.exits, zone)
     except OutOfCalendarRange as exc:
         raise UsageError(f"--from/--days: {exc}") from None
     if as_json:

@@ -21,7 +21,7 @@ import yaml
 
 from icbot.clock import ENV_VAR, NEW_YORK, Clock, ny_datetime
 from icbot.config import Config
-from icbot.runner.sessions import config_table
+from icbot.runner.sessions import table_for
 from icbot.sim.fixture import start_sim
 from icbot.store.repo import Store
 
@@ -48,7 +48,7 @@ class DemoResult:
 def pick_day(clock: Clock, config: Config, requested: date | None) -> date:
     """The requested day if it is a session, else the next session on or after today."""
     start = requested or clock.now_ny().date()
-    sessions = config_table(config).next_sessions(start, 1, config.entry, config.exits)
+    sessions = table_for(config).next_sessions(start, 1, config.entry, config.exits)
     if requested is not None and sessions[0].date != requested:
         raise ValueError(f"{requested} is not a trading session; the next one is {sessions[0].date}")
     return sessions[0].date

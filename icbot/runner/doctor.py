@@ -37,7 +37,7 @@ from icbot.core.doctor import (
 from icbot.core.schedule import SessionTimes
 from icbot.errors import ConfigError, IcbotError, StoreError
 from icbot.notify import Notifier
-from icbot.runner.sessions import config_table
+from icbot.runner.sessions import table_for
 from icbot.store.repo import Store
 
 CONNECT_SECONDS = 15.0  # virtual seconds doctor keeps trying to connect (run-today tries until the deadline)
@@ -101,7 +101,7 @@ def config_facts(config: Config | None, error: str | None, source: Path | None) 
 
 
 def day_facts(config: Config, now: datetime, machine: Machine) -> DayFacts:
-    table = config_table(config)
+    table = table_for(config)
     today = now.date()
     session = table.session_times(today, config.entry, config.exits)
     upcoming = table.next_sessions(today + timedelta(days=1), 1, config.entry, config.exits)

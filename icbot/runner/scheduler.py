@@ -24,7 +24,7 @@ from icbot.core.agents import JOBS, LAUNCHD, RUN_TODAY, SYSTEMD, FileState, Plan
 from icbot.core.schedule import SessionTimes
 from icbot.core.session_table import SessionTable
 from icbot.errors import IcbotError, UsageError
-from icbot.runner.sessions import config_table
+from icbot.runner.sessions import table_for
 
 LINGER_DIR = Path("/var/lib/systemd/linger")
 
@@ -474,7 +474,7 @@ def prepare(
         dry_run=dry_run,
         run_commands=target_dir is None,
     )
-    table = config_table(config)
+    table = table_for(config)
     plan = make_plan(
         platform,
         icbot=program,

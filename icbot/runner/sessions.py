@@ -1,14 +1,15 @@
 """The XNYS session table (icbot.core.session_table), cached in a small file next to the journal.
 
-Loading exchange_calendars (and pandas under it) and building its calendar costs about half a second of CPU; `status
---offline` has 0.3 s in all, and `check` runs every five minutes. So the commands that run often or against the
-clock (run-today, check with its bar recording, status) read the session table from ``calendar-XNYS.json`` next to
-the journal. It is built from exchange_calendars (then written, atomically) only when the file is missing,
-unreadable, does not match its checksum, or was built by another exchange_calendars version or another icbot
-calendar range. The key is the installed exchange_calendars *version*, read from its package metadata directory name
-(a directory listing, not an import), because holidays and closures only ever change with an exchange_calendars
-release. The table covers the whole range icbot trades (2020–2035), so it never goes stale with the date, and it
-answers exactly what the calendar answers (tests/core/test_session_table.py, day by day).
+Loading exchange_calendars (and pandas under it) and building its calendar costs about half a second of CPU;
+`status --offline` has 0.3 s in all, and `check` runs every five minutes. So every command that asks about
+sessions — run-today, check with its bar recording, status, schedule (its listing and the agents' plan), doctor,
+resume, whatif and the demo's choice of day — reads the session table from ``calendar-XNYS.json`` next to the
+journal (`table_for`, `day_session`). It is built from exchange_calendars (then written, atomically) only when the
+file is missing, unreadable, does not match its checksum, or was built by another exchange_calendars version or
+another icbot calendar range. The key is the installed exchange_calendars *version*, read from its package metadata
+directory name (a directory listing, not an import), because holidays and closures only ever change with an
+exchange_calendars release. The table covers the whole range icbot trades (2020–2035), so it never goes stale with
+the date, and it answers exactly what the calendar answers (tests/core/test_session_table.py, day by day).
 
 Trade-off: the first command after installing or upgrading exchange_calendars pays the half second once (and so
 does every command when the journal's folder is not writable); after that each answers from the file. A file
@@ -80,7 +81,7 @@ def _built(key: str) -> SessionTable:
     return table_from_calendar(load_calendar(), source=key)
 
 
-def config_table(config: Config | None) -> SessionTable:
+def table_for(config: Config | None) -> SessionTable:
     """The session table cached next to `config`'s journal (without a valid configuration: built, not cached)."""
     return session_table(config.db_path.parent if config is not None else None)
 
@@ -88,7 +89,7 @@ def config_table(config: Config | None) -> SessionTable:
 def day_session(config: Config, day: date) -> SessionTimes | None:
     """`day`'s open, close, entry, deadline and time exit under `config` (None: no session that day), from the
     session table cached next to the journal; OutOfCalendarRange outside the calendar's range."""
-    return config_table(config).session_times(day, config.entry, config.exits)
+    return table_for(config).session_times(day, config.entry, config.exits)
 
 
 def _read(path: Path) -> SessionTable | None:
