@@ -1,4 +1,5 @@
-"""The collector pause of start-up (icbot/startup.py): ended by the first step of work, and by nothing else."""
+"""The collector pause of start-up (icbot/startup.py): ended once, by the first step of work (the gateway's part:
+tests/broker/test_gateway_sim.py), and by nothing else."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ def test_started_ends_the_pause_of_starting_once():
     gc.enable()
     startup.starting()
     assert not gc.isenabled()
+    frozen = gc.get_freeze_count()
     startup.started()
     assert gc.isenabled()
+    assert gc.get_freeze_count() > frozen  # what start-up built is never walked again
     gc.disable()  # run-today pauses collection itself around the entry's send ...
     startup.started()  # ... and a second connection must not resume it
     assert not gc.isenabled()

@@ -7,12 +7,14 @@ against what the Gateway reports, so a Gateway that merely agrees with itself ca
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import socket
 from datetime import datetime, timedelta
 
 import pytest
 
+from icbot import startup
 from icbot.broker.band import OPTION_LINES
 from icbot.broker.errors import (
     CompetingSession,
@@ -33,6 +35,25 @@ pytestmark = pytest.mark.e2e
 
 
 # -- connecting ---------------------------------------------------------------------------------------
+def test_the_connection_ends_the_collector_pause_of_start_up(sim_gateway):
+    """Every long-running command reaches the gateway: its connection is the first step of work (icbot/startup.py),
+    so a run-today or check watching for hours has the cyclic collector back."""
+    was = gc.isenabled()
+    startup.starting()
+    try:
+
+        async def go():
+            gw = await connect(sim_gateway)
+            await gw.close()
+
+        run(go())
+        assert gc.isenabled()
+    finally:
+        startup.started()
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+
+
 def test_connect_uses_the_paper_account_and_refuses_accounts_that_do_not_fit_the_mode(sim_gateway):
     async def go():
         gw = await connect(sim_gateway)

@@ -27,11 +27,17 @@ def _icbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _command_paths() -> list[list[str]]:
-    """Every command and command group of the real application, as argv prefixes, the root included."""
+@functools.cache
+def _root_command() -> object:
+    """The real application's command tree, built once."""
     if not root_app.registered_commands:  # main() registers them; a test process has not run main()
         register_all(root_app)
-    group = typer.main.get_command(root_app)
+    return typer.main.get_command(root_app)
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and command group of the real application, as argv prefixes, the root included."""
+    group = _root_command()
     paths: list[list[str]] = []
 
     def walk(cmd: object, path: list[str]) -> None:
@@ -107,11 +113,6 @@ def test_bare_icbot_still_prints_the_help(tmp_path):
     assert "run-today" in result.stdout + result.stderr
 
 
-@functools.cache
-def _root_command() -> object:
-    return typer.main.get_command(root_app)
-
-
 def _command(path: list[str]) -> object:
     cmd = _root_command()
     for name in path:
@@ -131,7 +132,7 @@ def test_every_option_is_coerced_without_pydantic(path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["schedule", "--days", "many"], "'many' is not a whole number"),
+        (["report", "--last", "many"], "'many' is not a whole number"),
         (["status", "--watch", "soon"], "'soon' is not a number"),
         (["schedule", "install", "--dry-run", "--target-dir", "{file}"], "dir '{file}' is a file"),
     ],

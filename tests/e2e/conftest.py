@@ -8,7 +8,6 @@ command exactly as launchd would (plus ICBOT_CLOCK so the process shares the sim
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +20,6 @@ import pytest
 import yaml
 
 from icbot.core.journal import Event, OrderRecord, Trade
-from icbot.runner.sessions import CACHE_NAME
 from icbot.sim.fixture import SimGateway, start_sim
 from icbot.store.repo import Store
 from tests.webhook import Endpoint
@@ -124,7 +122,7 @@ def sink() -> Iterator[Endpoint]:
 
 
 @pytest.fixture
-def make_day(tmp_path: Path, sink: Endpoint, calendar_cache: Path) -> Iterator[Callable[..., Day]]:
+def make_day(tmp_path: Path, sink: Endpoint, seed_calendar: Callable[[Path], Path]) -> Iterator[Callable[..., Day]]:
     """make_day(start="2026-11-24T09:30:30", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
 
     The day starts 90 virtual seconds (4.5 s real at x20) before the entry. run-today needs about 2 real seconds
@@ -133,7 +131,7 @@ def make_day(tmp_path: Path, sink: Endpoint, calendar_cache: Path) -> Iterator[C
     of 57 runs took 2.5 s at 3 workers and 3.3 s at 4. Every real second is 20 virtual ones, and a day's timed
     faults (09:32:05, ...) assume the entry at 09:32:00."""
     sims: list[SimGateway] = []
-    shutil.copy(calendar_cache, tmp_path / CACHE_NAME)
+    seed_calendar(tmp_path)
 
     def make(
         start: str = "2026-11-24T09:30:30",

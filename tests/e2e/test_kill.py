@@ -3,12 +3,15 @@ broker's side (what the gateway holds after the kill), not from the journal's.""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
 
 from icbot.core.refs import role_of
+from icbot.runner.gather import POSITION_SETTLE
 from icbot.sim.fills import FillParams
 from icbot.store.repo import Store
 from tests.e2e.helpers import wait_for
@@ -74,10 +77,14 @@ def test_an_exit_that_fills_as_kill_cancels_it_is_not_closed_again_while_the_pos
     before_kill = day.sim.clock.now()
     killed = day.run("kill", "--yes", "--reason", "test")
     assert killed.returncode == 0, killed.stdout + killed.stderr
-    # the positions were read again after the cancels: the race with the trailing positions did happen
-    assert len([r for r in day.sim.sim.requests("reqPositions") if r.at >= before_kill]) >= 2
     filled_exits = [o for o in day.sim_orders() if role_of(o.req.order_ref) != "entry" and o.status == "Filled"]
     assert len(filled_exits) == 1  # the exit that won the race closed the condor
+    # the race with the trailing positions did happen: while they still showed the condor (10 s after the exit's
+    # fill), kill disagreed with its executions and waited to read them again (without the fault: no wait)
+    won = max(x.time for x in day.sim.sim.executions() if x.order.perm_id == filled_exits[0].perm_id)
+    reads = [r.at for r in day.sim.sim.requests("reqPositions") if won < r.at < won + timedelta(seconds=10)]
+    assert before_kill < won
+    assert any(b - a >= timedelta(seconds=POSITION_SETTLE) for a, b in itertools.pairwise(reads)), reads
     assert [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"] == []  # kill closed nothing more
     assert working_icbot_orders(day) == [] and held(day) == {}  # flat, not reversed
 
