@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,16 +13,11 @@ from typer.testing import CliRunner
 from icbot.cli import register_all
 from icbot.cli.app import app as root_app
 from icbot.cli.plain_params import PlainValue
-
-ICBOT = Path(sys.executable).with_name("icbot")
+from tests.cli.helpers import run_icbot
 
 
 def _icbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_")} | {"COLUMNS": "120"}
-    env["ICBOT_DB"] = str(cwd / "icbot.db")  # the folder holds the session table (tests/cli/conftest.py)
-    return subprocess.run(
-        [str(ICBOT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run_icbot(args, cwd)
 
 
 @functools.cache

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,11 @@ from typer.testing import CliRunner
 
 from icbot.cli import schedule_cmd
 from icbot.errors import ConfigError, UsageError
-
-ICBOT = Path(sys.executable).with_name("icbot")
+from tests.cli.helpers import run_icbot
 
 
 def _icbot(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_") and k != "TZ"}
-    base["ICBOT_DB"] = str(cwd / "icbot.db")  # the folder holds the session table (tests/cli/conftest.py)
-    return subprocess.run(
-        [str(ICBOT), *args], cwd=cwd, env=base | env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run_icbot(args, cwd, **env)
 
 
 def _sessions(payload: dict) -> dict[str, dict]:

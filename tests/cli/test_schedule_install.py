@@ -23,18 +23,14 @@ from icbot.config import load_config
 from icbot.core import agents
 from icbot.errors import UsageError
 from icbot.runner.scheduler import RecordingRunner, Scheduler, installed_status, prepare, today_missing
+from tests.cli.helpers import ICBOT, run_icbot
 
-ICBOT = Path(sys.executable).with_name("icbot")
 CLOCK = "2026-11-24T08:00:00-05:00@1795000000x0"  # frozen: the plans below are computed from 2026-11-24
 MON_FRI = {1, 2, 3, 4, 5}
 
 
 def _icbot(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ICBOT_") and k != "TZ"}
-    base |= {"ICBOT_CLOCK": CLOCK, "HOME": str(cwd / "home"), "ICBOT_DB": str(cwd / "icbot.db")}
-    return subprocess.run(
-        [str(ICBOT), *args], cwd=cwd, env=base | env, capture_output=True, text=True, timeout=60, check=False
-    )
+    return run_icbot(args, cwd, **{"ICBOT_CLOCK": CLOCK, "HOME": str(cwd / "home"), **env})
 
 
 @pytest.fixture
