@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icbot.config import load_config
+from icbot.config import Config, load_config
 from icbot.core import refs
 from icbot.core.journal import Alert, AlertLevel, Trade
 from icbot.core.schedule import SessionTimes
@@ -55,6 +55,13 @@ class Harness:
         return trade
 
 
+def run_context(config: Config, sim: SimGateway, store: Store, command: str, lines: list[str]) -> RunContext:
+    """A trading command's context as open_context builds it, on the simulator's clock; its alerts are journaled
+    only (the e2e tests send them through apprise to a local endpoint)."""
+    notifier = Notifier([], store=store, clock=sim.clock)
+    return RunContext(config, sim.clock, store, notifier, sim.clock.now_ny().date(), command, echo=lines.append)
+
+
 def halt_from_another_process(h: Harness) -> None:
     """What `icbot kill` does first, from its own process: the halt row in the journal."""
     kill = Store.open(h.ctx.config.db_path)
@@ -85,8 +92,6 @@ def make_harness(
     session = day_session(loaded, today)  # as `icbot run-today` reads it: the cached session table
     assert session is not None
     lines: list[str] = []
-    ctx = RunContext(
-        loaded, sim.clock, store, Notifier([], store=store, clock=sim.clock), today, "run-today", lines.append
-    )
+    ctx = run_context(loaded, sim, store, "run-today", lines)
     ctx.run_id = store.start_run(command="run-today", mode=mode, trade_date=today, at=sim.clock.now(), argv=[])
     return Harness(sim, ctx, session, lines)

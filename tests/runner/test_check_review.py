@@ -27,7 +27,6 @@ from icbot.config import load_config
 from icbot.core import refs
 from icbot.core.journal import Alert, AlertLevel, EventStatus, Phase, Trade, TradeStatus
 from icbot.errors import EXIT_CRITICAL, EXIT_OK
-from icbot.notify import Notifier
 from icbot.runner import check, recording
 from icbot.runner import run_today as run_mod
 from icbot.runner.context import RunContext
@@ -36,6 +35,7 @@ from icbot.runner.sessions import day_session
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
 from tests.broker.helpers import condor_legs, connect, entry, write_sim_config
+from tests.runner.harness import run_context
 
 pytestmark = pytest.mark.e2e
 
@@ -55,9 +55,7 @@ class Desk:
         return self.sim.clock.now_ny().date()
 
     def ctx(self, command: str) -> RunContext:
-        config = load_config(self.cfg_path, {})
-        notifier = Notifier([], store=self.store, clock=self.sim.clock)
-        return RunContext(config, self.sim.clock, self.store, notifier, self.day, command, echo=self.lines.append)
+        return run_context(load_config(self.cfg_path, {}), self.sim, self.store, command, self.lines)
 
     def run_today(self) -> int:
         ctx = self.ctx("run-today")
