@@ -2,8 +2,8 @@
 
 Start-up is imports: ib_async, apprise, typer, rich and icbot build tens of thousands of module, class and function
 objects that live as long as the process, and the collector walks them again and again as they pile up — about
-0.1 s of CPU for a command that loads the broker and the runner (run-today, a check with a trade open, kill), a
-sixth of its start; a light command (a quiet check, a listing) imports too little for it to matter. So the entry
+0.1 s of CPU for a command that loads the broker and the runner (run-today, a check with a trade open, kill), an
+eighth of its start; a light command (a quiet check, a listing) imports too little for it to matter. So the entry
 point (icbot.cli.app)
 pauses the collector first, and the first step of real work calls `started()`: what start-up built is frozen (never
 walked again) and collection resumes. The steps that call it are the ones every long-running command passes
