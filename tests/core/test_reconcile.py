@@ -782,25 +782,36 @@ STATUSES = [s.value for s in OrderStatus if s not in (OrderStatus.INTENT, OrderS
 def any_facts(draw: st.DrawFn) -> DayFacts:
     quantity = draw(st.integers(1, 3))
     status = draw(st.sampled_from([TradeStatus.PENDING, TradeStatus.OPEN]))
+    day = draw(st.sampled_from([DAY, DAY - timedelta(days=1)]))  # check also looks after an earlier day's trade
     t = trade(
-        status, quantity=quantity if status is TradeStatus.OPEN else None, credit=draw(st.sampled_from([None, 4.0]))
+        status,
+        day=day,
+        quantity=quantity if status is TradeStatus.OPEN else None,
+        credit=draw(st.sampled_from([None, 4.0])),
     )
     at_broker: list[OrderState] = []
     if draw(st.booleans()):
         filled = draw(st.integers(0, quantity))
         entry_status = "Filled" if filled == quantity else draw(st.sampled_from(STATUSES))
-        at_broker.append(broker(Role.ENTRY, entry_status, filled=filled, quantity=quantity))
+        at_broker.append(broker(Role.ENTRY, entry_status, filled=filled, quantity=quantity, day=day))
     for role in (Role.TAKE_PROFIT, Role.STOP, Role.TIME_EXIT):
         if draw(st.booleans()):
             at_broker.append(
-                broker(role, draw(st.sampled_from(STATUSES)), quantity=quantity, filled=draw(st.integers(0, quantity)))
+                broker(
+                    role,
+                    draw(st.sampled_from(STATUSES)),
+                    quantity=quantity,
+                    filled=draw(st.integers(0, quantity)),
+                    day=day,
+                )
             )
     held = draw(st.sampled_from([HELD_ONE, FLAT]))
     fills = ENTRY_FILLS if draw(st.booleans()) else ()
-    orders = (journaled(Role.ENTRY, order_id=draw(st.sampled_from([None, 11]))),) if draw(st.booleans()) else ()
+    entry_id = draw(st.sampled_from([None, 11]))
+    orders = (journaled(Role.ENTRY, order_id=entry_id, day=day),) if draw(st.booleans()) else ()
     return facts(
         t,
-        orders=orders or tuple(journaled(refs.role_of(s.order_ref) or Role.ENTRY) for s in at_broker),
+        orders=orders or tuple(journaled(refs.role_of(s.order_ref) or Role.ENTRY, day=day) for s in at_broker),
         fills=fills,
         at_broker=at_broker,
         positions=held,
@@ -845,16 +856,20 @@ def says_gone(decided: Sequence[act.Action]) -> bool:
 
 
 def test_says_gone_recognises_each_verdict_that_a_position_is_gone() -> None:
-    # the property below is only as good as these prefixes: each of assess's three "gone" verdicts, once
+    # the property below is only as good as these prefixes: each of assess's four "gone" verdicts, once
     flat = {"fills": ENTRY_FILLS, "positions": FLAT}
-    cancelled = tuple(broker(r, "Cancelled") for r in (Role.TAKE_PROFIT, Role.STOP, Role.TIME_EXIT))
+    exits = (Role.TAKE_PROFIT, Role.STOP, Role.TIME_EXIT)
+    cancelled = tuple(broker(r, "Cancelled") for r in exits)
+    working = tuple(broker(r, "Submitted") for r in exits)
     rerun = facts(trade(), at_broker=(broker(Role.ENTRY, "Filled", filled=1),), **flat)
     by_hand = facts(trade(), at_broker=(broker(Role.ENTRY, "Filled", filled=1), *cancelled), **flat)
+    exits_left = facts(trade(), at_broker=(broker(Role.ENTRY, "Filled", filled=1), *working), **flat)
     earlier = facts(
         trade(day=DAY - timedelta(days=1)), orders=(journaled(Role.ENTRY, day=DAY - timedelta(days=1)),), positions=FLAT
     )
     assert says_gone(assess(rerun, session=SESSION, now=ny("09:32"), actor=Actor.RUN_TODAY, ladder=RULES))
     assert says_gone(assess(by_hand, session=SESSION, now=ny("10:00"), actor=Actor.CHECK))
+    assert says_gone(assess(exits_left, session=SESSION, now=ny("10:00"), actor=Actor.CHECK))
     assert says_gone(assess(earlier, session=SESSION, now=ny("10:00"), actor=Actor.CHECK))
 
 
