@@ -243,6 +243,23 @@ def test_the_underlying_at_an_instant_is_the_close_of_the_minute_that_holds_it(s
     assert levels == [pytest.approx(close, abs=0.02)] * 3  # mid-minute too: not the bar before it, not None
 
 
+def test_the_underlying_at_an_instant_whose_minute_is_not_complete_is_the_minute_before(sim_gateway_factory):
+    # a kill or run-today close settles seconds after the fill: the bar holding the exit is not complete yet
+    sim = sim_gateway_factory(start="2026-11-24T10:30:20", speed=1)
+
+    async def go() -> float | None:
+        gw = await connect(sim)
+        try:
+            return await gw.underlying_at(sim.clock.now())
+        finally:
+            await gw.close()
+
+    level = run(go())
+    assert sim.clock.now() < datetime(2026, 11, 24, 10, 31, tzinfo=NEW_YORK)  # still inside the 10:30 bar
+    close = sim.sim.call(lambda s: s.market.spx(datetime(2026, 11, 24, 10, 29, 59, tzinfo=NEW_YORK)))
+    assert level == pytest.approx(close, abs=0.02)
+
+
 # -- orders -----------------------------------------------------------------------------------------------
 def test_entry_is_placed_repriced_and_cancelled_with_the_simulator_agreeing(sim_gateway):
     sim = sim_gateway
