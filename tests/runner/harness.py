@@ -1,6 +1,6 @@
-"""The in-process run-today harness: a real RunContext (real SQLite journal, a notifier that journals its
-alerts, the simulator's virtual clock) against its own simulator, driven the way `icbot run-today` drives it.
-The `harness` fixture (tests/runner/conftest.py) makes them."""
+"""The in-process run-today harness: a real RunContext (real SQLite journal, alerts through apprise to a loopback
+endpoint and journaled, the simulator's virtual clock) against its own simulator, driven the way `icbot run-today`
+drives it. The `harness` fixture (tests/runner/conftest.py) makes them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from icbot.runner.sessions import day_session
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
 from tests.broker.helpers import write_sim_config
+from tests.webhook import Endpoint
 
 
 @dataclass
@@ -55,10 +56,12 @@ class Harness:
         return trade
 
 
-def run_context(config: Config, sim: SimGateway, store: Store, command: str, lines: list[str]) -> RunContext:
-    """A trading command's context as open_context builds it, on the simulator's clock; its alerts are journaled
-    only (the e2e tests send them through apprise to a local endpoint)."""
-    notifier = Notifier([], store=store, clock=sim.clock)
+def run_context(
+    config: Config, sim: SimGateway, store: Store, command: str, lines: list[str], sink: Endpoint
+) -> RunContext:
+    """A trading command's context as open_context builds it, on the simulator's clock, its alerts sent through
+    apprise to the loopback `sink` and journaled."""
+    notifier = Notifier([sink.url()], store=store, clock=sim.clock)
     return RunContext(config, sim.clock, store, notifier, sim.clock.now_ny().date(), command, echo=lines.append)
 
 
@@ -75,6 +78,7 @@ def make_harness(
     tmp_path: Path,
     sim_gateway_factory: Callable[..., SimGateway],
     stores: list[Store],
+    sink: Endpoint,
     *,
     start: str = "2026-11-24T09:31:00",  # 3 real s before the entry: the band waits 1.2 s on the throttle
     speed: float = 20.0,
@@ -92,6 +96,6 @@ def make_harness(
     session = day_session(loaded, today)  # as `icbot run-today` reads it: the cached session table
     assert session is not None
     lines: list[str] = []
-    ctx = run_context(loaded, sim, store, "run-today", lines)
+    ctx = run_context(loaded, sim, store, "run-today", lines, sink)
     ctx.run_id = store.start_run(command="run-today", mode=mode, trade_date=today, at=sim.clock.now(), argv=[])
     return Harness(sim, ctx, session, lines)

@@ -2,8 +2,8 @@
 condor, somebody or something then changes the broker's books (a hand trade, a partial exit fill, a lost
 market-data session), and `run_check` must see it and say so with the right exit code and alert.
 
-Real parts throughout: the simulator over a loopback socket, real ib_async, a real SQLite journal; alerts are
-journaled by a Notifier without URLs and read back from the `alerts` table. Orders placed "by hand in TWS"
+Real parts throughout: the simulator over a loopback socket, real ib_async, a real SQLite journal; alerts go
+through apprise to a loopback endpoint and are read back from the `alerts` table. Orders placed "by hand in TWS"
 go through their own ib_async connection and are waited for on ib_async's order events (bounded), never by
 polling.
 """
@@ -36,6 +36,7 @@ from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
 from tests.broker.helpers import condor_legs, connect, entry, write_sim_config
 from tests.runner.harness import run_context
+from tests.webhook import Endpoint
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +49,7 @@ class Desk:
     sim: SimGateway
     store: Store
     cfg_path: Path
+    sink: Endpoint
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -55,7 +57,7 @@ class Desk:
         return self.sim.clock.now_ny().date()
 
     def ctx(self, command: str) -> RunContext:
-        return run_context(load_config(self.cfg_path, {}), self.sim, self.store, command, self.lines)
+        return run_context(load_config(self.cfg_path, {}), self.sim, self.store, command, self.lines, self.sink)
 
     def run_today(self) -> int:
         ctx = self.ctx("run-today")
@@ -97,11 +99,13 @@ def desk(sim_gateway_factory: Callable[..., SimGateway], tmp_path: Path) -> Iter
         path = write_sim_config(tmp_path, sim, **overrides)
         store = Store.open(tmp_path / "icbot.db")
         stores.append(store)
-        return Desk(sim, store, path)
+        return Desk(sim, store, path, sink)
 
+    sink = Endpoint()
     yield make
     for s in stores:
         s.close()
+    sink.close()
 
 
 async def _by_hand(sim: SimGateway, fn: Callable[[IB], Any], client_id: int = HAND) -> Any:

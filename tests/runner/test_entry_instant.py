@@ -16,7 +16,6 @@ import pytest
 from icbot.broker.market import MAX_LINES
 from icbot.core.journal import OrderStatus, Role, TradeStatus
 from icbot.errors import EXIT_OK
-from icbot.notify import Notifier
 from icbot.runner.records import record_intent
 from icbot.runner.run_today import RIVAL_CHECK_STANDS, FreshDay, run_day
 from icbot.sim.fills import FillParams
@@ -71,7 +70,7 @@ def test_killed_between_the_journaled_intent_and_the_send_the_rerun_sends_the_en
     assert h.entries() == []  # the gateway never saw it
 
     store = h.store
-    again = replace(h.ctx, notifier=Notifier([], store=store, clock=h.ctx.clock), outbox=[], finished=False)
+    again = replace(h.ctx, outbox=[], finished=False)
     again.run_id = store.start_run(
         command="run-today", mode=again.mode, trade_date=again.trade_date, at=again.now(), argv=[]
     )
