@@ -217,7 +217,7 @@ class Gateway(OrderDesk):
     # -- account ------------------------------------------------------------------------------------
     async def positions(self) -> list[Position]:
         """Non-zero positions of the account, fresh from the gateway (reqPositions)."""
-        items = await self.request(lambda: self.ib.reqPositionsAsync(), "positions")
+        items = await self.request(lambda: self.ib.reqPositionsAsync(), "positions", lane="positions")
         return [from_ib_position(p) for p in items if p.account == self.account and p.position != 0]
 
     async def account_values(self) -> AccountValues:

@@ -251,7 +251,9 @@ class OrderDesk(MarketData):
 
     async def open_orders(self) -> list[OrderState]:
         """All open orders at the gateway (reqAllOpenOrders), including those of earlier icbot processes."""
-        trades: list[Trade] = await self.request(lambda: self.ib.reqAllOpenOrdersAsync(), "open orders")
+        trades: list[Trade] = await self.request(
+            lambda: self.ib.reqAllOpenOrdersAsync(), "open orders", lane="open orders"
+        )
         for t in trades:
             self._adopt(t)
         await self._describe(trades)
@@ -259,7 +261,9 @@ class OrderDesk(MarketData):
 
     async def completed_orders(self) -> list[OrderState]:
         """Today's completed API orders (filled, cancelled, rejected) with their final status."""
-        trades: list[Trade] = await self.request(lambda: self.ib.reqCompletedOrdersAsync(True), "completed orders")
+        trades: list[Trade] = await self.request(
+            lambda: self.ib.reqCompletedOrdersAsync(True), "completed orders", lane="completed orders"
+        )
         await self._describe(trades)
         return [from_ib_trade(t, known=self.known) for t in trades]
 

@@ -111,6 +111,8 @@ class Session:
         self._closed = False
         self._lost: str | None = None
         self.errors: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        self._lanes: dict[str, asyncio.Lock] = {}
+        self._answering: dict[str, asyncio.Future[Any]] = {}  # per lane: the last request, until its answer ends
         self.competing: str | None = None
         self.connectivity_lost: str | None = None
         ib.updateEvent += self._on_update
@@ -187,12 +189,20 @@ class Session:
         timeout: float | None = None,
         real_floor: float = ROUND_TRIP_FLOOR,
         order_errors: bool = False,
+        lane: str | None = None,
     ) -> T:
-        """Send one request and await its answer, turning every failure into an icbot error naming `what`."""
+        """Send one request and await its answer, turning every failure into an icbot error naming `what`.
+
+        `lane` names the key under which ib_async files the answer when IB's messages carry no request id (open
+        orders, completed orders, positions): such requests run one at a time (`_alone`).
+        """
         self.ensure_connected()
         t = self.timeout if timeout is None else timeout
+        real = self.real(t, floor=real_floor)
         try:
-            return await asyncio.wait_for(make(), self.real(t, floor=real_floor))
+            if lane is None:
+                return await asyncio.wait_for(make(), real)
+            return await self._alone(lane, make, real)
         except TimeoutError:
             self.ensure_connected()
             raise TransientBrokerError(f"{what}: no answer from {self.where} within {t:g} s") from None
@@ -201,6 +211,27 @@ class Session:
             raise GatewayUnavailable(f"{what}: connection to {self.where} lost ({self._lost})") from None
         except RequestError as exc:
             raise self.map_request_error(exc.code, exc.message, what, order_errors=order_errors) from None
+
+    async def _alone(self, lane: str, make: Callable[[], Awaitable[T]], real: float) -> T:
+        """One request of a lane at a time, and never while an earlier one's answer is still arriving.
+
+        ib_async keeps one pending answer per lane: a second request empties the list the first is filling, and the
+        first's end message then completes the second with whatever came after it. A stop cleanup that asked for
+        the open orders while the ladder's own request was still being answered got an empty list and called a
+        working entry gone. So a request whose caller gave up (a timeout, SIGTERM) keeps its lane until its answer
+        has ended; the next one waits for that end, up to its own timeout, before it asks. An answer that has not
+        ended by then never will (IB drops a request over its pacing limit without a word): it is forgotten.
+        """
+        async with self._lanes.setdefault(lane, asyncio.Lock()):
+            earlier = self._answering.get(lane)
+            if earlier is not None and not earlier.done():
+                await asyncio.wait({earlier}, timeout=real)  # its outcome was its caller's; only its end matters
+                if not earlier.done():
+                    log.warning("%s: an earlier request of the same kind was never answered; asking again", lane)
+            answer = asyncio.ensure_future(make())
+            answer.add_done_callback(_outcome_seen)
+            self._answering[lane] = answer
+            return await asyncio.wait_for(asyncio.shield(answer), real)
 
     def map_request_error(self, code: int, text: str, what: str, *, order_errors: bool = False) -> BrokerError:
         if code == COMPETING_CODE:
@@ -226,3 +257,10 @@ class Session:
             raise CompetingSession(
                 f"{what}: {self.competing} (IB {COMPETING_CODE}); log out the other IB session (TWS, mobile, web)"
             )
+
+
+def _outcome_seen(answer: asyncio.Future[Any]) -> None:
+    """A lane's answer whose caller gave up still ends, perhaps with ib_async's ConnectionError: mark the outcome as
+    seen, so asyncio does not report it as never retrieved."""
+    if not answer.cancelled():
+        answer.exception()

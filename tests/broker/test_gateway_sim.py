@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import logging
 import socket
 from datetime import datetime, timedelta
 
@@ -27,9 +28,11 @@ from icbot.broker.errors import (
 )
 from icbot.broker.gateway import Gateway
 from icbot.broker.market import MAX_LINES
+from icbot.broker.session import ROUND_TRIP_FLOOR
 from icbot.broker.types import ComboOrder
-from icbot.clock import NEW_YORK, Clock, ny_datetime
+from icbot.clock import NEW_YORK, Clock, ny_datetime, real_monotonic
 from tests.broker.helpers import PREFIX, Cfg, condor_legs, connect, entry, run, session_date
+from tests.broker.holdback import HoldBack
 
 pytestmark = pytest.mark.e2e
 
@@ -343,6 +346,73 @@ def test_repricing_and_cancelling_an_order_of_an_earlier_process_and_an_unknown_
     oid = run(first())
     final = run(second(oid))
     assert final.status == "Cancelled" and sim.sim.order(oid, 31).status == "Cancelled"
+
+
+def test_open_orders_asked_again_while_an_abandoned_answer_is_arriving_still_lists_the_working_order(sim_gateway):
+    """ib_async files the open orders under one key, not a request id: a second request started while the first's
+    answer was half delivered got the first's end message and an empty list. A stop cleanup asking for the open
+    orders as the ladder's own request was cancelled read a working entry as gone, and left it working."""
+    sim = sim_gateway
+
+    async def go():
+        relay = HoldBack(sim.host, sim.port)
+        gw = await Gateway.connect(
+            Cfg("127.0.0.1", await relay.start(), 31),
+            clock=sim.clock,
+            deadline=sim.clock.now() + timedelta(seconds=60),
+            mode="paper",
+        )
+        try:
+            working = await gw.place(entry(await condor_legs(gw, session_date(sim)), -50.0))
+            relay.hold_before(53)  # openOrderEnd
+            abandoned = asyncio.ensure_future(gw.open_orders())
+            await relay.held.wait()  # the order and its status are through, the end of the list is held
+            await asyncio.sleep(0.1)  # for ib_async to read them
+            abandoned.cancel()
+            again = asyncio.ensure_future(gw.open_orders())
+            await asyncio.sleep(0.1)
+            relay.release()
+            return working, await again, abandoned.cancelled()
+        finally:
+            await gw.close()
+            await relay.close()
+
+    working, states, abandoned = run(go())
+    assert abandoned
+    assert [(s.order_id, s.is_working) for s in states] == [(working.order_id, True)]
+    assert len(sim.sim.requests("reqAllOpenOrders")) == 2  # asked again once the abandoned answer had ended
+
+
+def test_an_abandoned_answer_that_never_ends_holds_the_next_request_only_for_its_timeout(sim_gateway, caplog):
+    sim = sim_gateway
+
+    async def go():
+        relay = HoldBack(sim.host, sim.port)
+        gw = await Gateway.connect(
+            Cfg("127.0.0.1", await relay.start(), 31),
+            clock=sim.clock,
+            deadline=sim.clock.now() + timedelta(seconds=60),
+            mode="paper",
+        )
+        try:
+            working = await gw.place(entry(await condor_legs(gw, session_date(sim)), -50.0))
+            relay.hold_before(53)
+            abandoned = asyncio.ensure_future(gw.open_orders())
+            await relay.held.wait()
+            abandoned.cancel()
+            relay.release(drop=True)  # the end of that list never comes
+            started = real_monotonic()
+            states = await gw.open_orders()
+            return working, states, real_monotonic() - started
+        finally:
+            await gw.close()
+            await relay.close()
+
+    with caplog.at_level(logging.WARNING, logger="icbot.broker"):
+        working, states, took = run(go())
+    assert [s.order_id for s in states] == [working.order_id]
+    assert took >= ROUND_TRIP_FLOOR  # it waited its own timeout (10 virtual s, at least 2 real) for the lost end
+    assert "open orders: an earlier request of the same kind was never answered; asking again" in caplog.text
 
 
 def test_rejected_order_raises_with_ibs_code_and_reason(sim_gateway):
