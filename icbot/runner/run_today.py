@@ -174,9 +174,15 @@ async def _stopped(ctx: RunContext, gw: Gateway, stop: Stop, phase: Phase) -> in
             f"{why}; today's entry could not be confirmed cancelled ({exc}) — check TWS, or run `icbot run-today` again"
         )
         return await apply(ctx, None, [act.Critical(phase, msg)])
+    if entry is None:  # sent as far as the journal knows, yet the gateway lists it neither open nor completed
+        msg = (
+            f"{why}; the gateway lists no order with today's entry orderRef ({ref}) although it was being sent — "
+            "it may still arrive: check TWS, or run `icbot run-today` again (it adopts the order by its orderRef)"
+        )
+        return await apply(ctx, None, [act.Critical(phase, msg)])
     trade = ctx.trade()
-    if entry is None or entry.filled <= 0:
-        if entry is not None and not entry.is_done:
+    if entry.filled <= 0:
+        if not entry.is_done:
             msg = f"{why}; the entry's cancel was not confirmed (last status {entry.status}) — check TWS"
             return await apply(ctx, None, [act.Critical(phase, msg)])
         return await apply(ctx, None, [act.NoTrade(Phase.ORDER, f"{why}; the working entry was cancelled unfilled")])

@@ -114,6 +114,27 @@ def test_kill_during_the_ladder_stops_the_re_pricing_and_cancels_the_entry(harne
     assert reason is not None and "halted" in reason
 
 
+def test_stopped_while_the_entry_is_on_its_way_is_critical_when_the_gateway_lists_no_such_order(harness, monkeypatch):
+    """The journal says the entry was being sent, the gateway lists it neither open nor completed (its message still
+    queued behind ib_async's throttle as the stop came, or an answer that came back empty): nobody can say it will
+    not arrive, so the day is not called a safe no-trade."""
+    h = harness(sim_config={"fill": NO_FILLS})
+    place = Gateway.place
+
+    async def stopped_on_the_way(gw: Gateway, order: ComboOrder) -> Any:
+        if refs.role_of(order.order_ref) == "entry":
+            raise asyncio.CancelledError  # SIGTERM lands as the entry is being sent; it has not left
+        return await place(gw, order)
+
+    monkeypatch.setattr(Gateway, "place", stopped_on_the_way)
+    code = h.run_day()
+    assert h.entries() == []  # the gateway has none: the fault chosen above
+    assert code == EXIT_CRITICAL, h.lines
+    (alert,) = h.alerts(AlertLevel.FAILURE)
+    assert "the gateway lists no order with today's entry orderRef" in alert.body
+    assert h.trade().status is TradeStatus.PENDING  # `check` and a rerun keep looking for it
+
+
 async def _exits_for_a_condor(h: Harness) -> tuple[bool, str]:
     """`ensure_exits` for one condor around the money, none of its exits working yet."""
     gw = await connect(h.sim, mode=h.ctx.mode)
