@@ -13,7 +13,7 @@ import asyncio
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from ib_async import IB, StartupFetchALL
+from ib_async import IB, StartupFetch
 from ib_async.objects import Fill
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
@@ -62,6 +62,14 @@ class StrategyConfig(Protocol):
     def trading_class(self) -> str: ...
 
 
+# What ib_async fetches as it connects: the positions (it always does) and the account's values, which
+# `account_values` reads. Not the orders or the executions: icbot asks for those itself wherever it decides anything
+# about them (every client's open orders, not only this client's; the completed orders; the executions), and the
+# three requests it would duplicate are messages of the burst before 09:32 that ib_async's throttle counts (40 per
+# 1.2 s, broker/session.py): with them, the last lines of the entry's band waited 1.2 s.
+STARTUP_FETCH = StartupFetch.POSITIONS | StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (is IB Gateway running and the API port open?)"
@@ -94,7 +102,7 @@ async def _connect_once(
     ib.errorEvent += on_error
     real = max(clock.real_seconds(timeout), CONNECT_REAL_FLOOR)
     task = asyncio.ensure_future(
-        ib.connectAsync(host, port, clientId=client_id, timeout=real, readonly=readonly, fetchFields=StartupFetchALL)
+        ib.connectAsync(host, port, clientId=client_id, timeout=real, readonly=readonly, fetchFields=STARTUP_FETCH)
     )
     try:
         done, _ = await asyncio.wait({task, failed}, timeout=real * 4, return_when=asyncio.FIRST_COMPLETED)
@@ -199,9 +207,11 @@ class Gateway(OrderDesk):
         return cls(ib, clock=clock, account=account, mode=mode, host=host, port=port, timeout=timeout, product=product)
 
     async def close(self) -> None:
-        """Disconnect (idempotent). Server-side subscriptions end with the connection."""
+        """Disconnect (idempotent), once what ib_async's throttle still holds has been sent. Server-side
+        subscriptions end with the connection."""
         if self._closed:
             return
+        await self.flush()
         self._closed = True
         try:
             self.ib.disconnect()

@@ -37,8 +37,6 @@ class OrderDesk(MarketData):
         self.ack_timeout = ACK_TIMEOUT
         self.ib.openOrderEvent += self._on_open_order
         self.ib.orderStatusEvent += self._on_order_status
-        for trade in self.ib.trades():
-            self._adopt(trade)
 
     # -- bookkeeping --------------------------------------------------------------------------------
     def _on_open_order(self, trade: Trade) -> None:

@@ -46,6 +46,7 @@ ROUND_TRIP_FLOOR = 2.0
 MAX_REQUESTS = 40  # messages per REQUESTS_INTERVAL real seconds (IB allows 50 per second)
 REQUESTS_INTERVAL: Any = 1.2  # ib_async declares it int; it is used as float seconds
 SEND_RATE = MAX_REQUESTS / REQUESTS_INTERVAL  # sustained messages per real second
+FLUSH_REAL_S = 3 * REQUESTS_INTERVAL  # real seconds a closing session waits for the throttle's held messages
 MARKET_DATA_CODES = frozenset({354, 10089, 10167, 10168})
 COMPETING_CODE = 10197
 PACING_CODES = frozenset({100, 420})
@@ -118,10 +119,24 @@ class Session:
         ib.updateEvent += self._on_update
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
+        self._sent = asyncio.Event()  # clear while ib_async's throttle holds messages back
+        self._sent.set()
+        ib.client.throttleStart += self._sent.clear
+        ib.client.throttleEnd += self._sent.set
 
     # -- events -------------------------------------------------------------------------------------
     def _on_update(self) -> None:
         self._wake.set()
+
+    async def flush(self) -> None:
+        """Wait until every message icbot asked ib_async to send has left: its throttle may still hold some (a
+        line's cancel, a re-price) when a command is done, and a disconnect would lose them unsent."""
+        if self._sent.is_set() or not self.ib.isConnected():
+            return
+        try:
+            await asyncio.wait_for(self._sent.wait(), FLUSH_REAL_S)
+        except TimeoutError:
+            log.warning("messages still held by the request throttle after %g real s are lost", FLUSH_REAL_S)
 
     def _on_disconnected(self) -> None:
         if not self._closed and self._lost is None:

@@ -28,11 +28,12 @@ from icbot.broker.errors import (
 )
 from icbot.broker.gateway import Gateway
 from icbot.broker.market import MAX_LINES
-from icbot.broker.session import ROUND_TRIP_FLOOR
+from icbot.broker.session import MAX_REQUESTS, ROUND_TRIP_FLOOR
 from icbot.broker.types import ComboOrder
 from icbot.clock import NEW_YORK, Clock, ny_datetime, real_monotonic
 from tests.broker.helpers import PREFIX, Cfg, condor_legs, connect, entry, run, session_date
 from tests.broker.holdback import HoldBack
+from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -413,6 +414,26 @@ def test_an_abandoned_answer_that_never_ends_holds_the_next_request_only_for_its
     assert [s.order_id for s in states] == [working.order_id]
     assert took >= ROUND_TRIP_FLOOR  # it waited its own timeout (10 virtual s, at least 2 real) for the lost end
     assert "open orders: an earlier request of the same kind was never answered; asking again" in caplog.text
+
+
+def test_closing_sends_what_the_request_throttle_still_holds(sim_gateway):
+    """ib_async sends 40 messages per 1.2 s and queues the rest; a disconnect would drop the queue (a re-price, a
+    line's cancel) unsent."""
+    sim = sim_gateway
+
+    async def go():
+        gw = await connect(sim)
+        before = len(sim.sim.requests("reqCurrentTime"))
+        throttled: list[bool] = []
+        gw.ib.client.throttleStart += lambda: throttled.append(True)
+        for _ in range(MAX_REQUESTS + 15):
+            gw.ib.client.reqCurrentTime()
+        assert throttled  # some are held back
+        await gw.close()
+        return before
+
+    before = run(go())
+    wait_for(lambda: len(sim.sim.requests("reqCurrentTime")) - before == MAX_REQUESTS + 15, timeout=5)
 
 
 def test_rejected_order_raises_with_ibs_code_and_reason(sim_gateway):
