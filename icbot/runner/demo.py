@@ -1,6 +1,6 @@
 """`icbot demo`: one simulated trading day end to end, in well under a minute.
 
-It starts the bundled simulated IB Gateway in this process at 09:30:30 New York time of a session day, then runs
+It starts the bundled simulated IB Gateway in this process at 09:31:00 New York time of a session day, then runs
 the *real* `icbot run-today` and `icbot check` commands as subprocesses that share the simulator's virtual
 clock through ICBOT_CLOCK — the same path launchd takes, just faster. The entry minutes run at a moderate speed
 (so the 5-second ladder and the 09:33 deadline are exercised faithfully); once run-today has finished, the
@@ -25,10 +25,11 @@ from icbot.runner.sessions import table_for
 from icbot.sim.fixture import start_sim
 from icbot.store.repo import Store
 
-# The simulated morning starts at DEMO_START and runs at ENTRY_SPEED until run-today is done: 09:30:30 → 09:33:00
-# in 15 real seconds. run-today, a fresh Python process, needs about a second of real time to start and more on a
-# loaded machine (3–4 s seen); at ×10 that is still well before 09:32 (at ×20 from 09:31 it could miss the entry).
-DEMO_START = "09:30:30"
+# The simulated morning starts at DEMO_START and runs at ENTRY_SPEED until run-today is done: 09:31:00 → 09:33:00
+# in 12 real seconds. run-today, a fresh Python process, is streaming its band about a second of real time after it
+# starts, 2.2 s at worst under the whole test suite on 2 cores; the 6 real seconds before 09:32 leave room for a
+# slower machine.
+DEMO_START = "09:31:00"
 ENTRY_SPEED = 10.0
 MONITOR_SPEED = 900.0  # 09:33 → 11:30 in about eight real seconds
 CHECK_EVERY = timedelta(minutes=5)

@@ -123,18 +123,19 @@ def sink() -> Iterator[Endpoint]:
 
 @pytest.fixture
 def make_day(tmp_path: Path, sink: Endpoint, seed_calendar: Callable[[Path], Path]) -> Iterator[Callable[..., Day]]:
-    """make_day(start="2026-11-24T09:30:30", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
+    """make_day(start="2026-11-24T09:31:00", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
 
-    The day starts 90 virtual seconds (4.5 s real at x20) before the entry. run-today needs about 2 real seconds
-    before it waits for the instant: its start-up (0.8 s) and the 1.2 s that ib_async's request throttle holds the
-    last lines of the band after the connection's burst. Under the whole suite on 2 cores that grows: the slowest
-    of 57 runs took 2.5 s at 3 workers and 3.3 s at 4. Every real second is 20 virtual ones, and a day's timed
-    faults (09:32:05, ...) assume the entry at 09:32:00."""
+    The day starts 60 virtual seconds (3 s real at x20) before the entry. run-today streams its band about 1 real
+    second after it starts (its start-up, then the connection's burst, which ib_async's throttle lets through at
+    once since the connection no longer fetches orders and executions). Under the whole suite on 2 cores that
+    grows: in one run of 1,233 tests the slowest of the days starting at 09:31:00 had its band 17 virtual seconds
+    (0.85 s real) before 09:32. Every real second is 20 virtual ones, and a day's timed faults (09:32:05, ...)
+    assume the entry at 09:32:00."""
     sims: list[SimGateway] = []
     seed_calendar(tmp_path)
 
     def make(
-        start: str = "2026-11-24T09:30:30",
+        start: str = "2026-11-24T09:31:00",
         speed: float = 20.0,
         faults: list[str] | None = None,
         sim: bool = True,

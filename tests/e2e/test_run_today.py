@@ -229,7 +229,7 @@ def test_outside_the_window_exits_0_quietly(make_day):
 
 def test_dst_mismatch_week_enters_at_0932_new_york(make_day):
     # 2026-03-10: New York is already on EDT, Berlin still on CET (a 5-hour gap instead of 6).
-    day = make_day(start="2026-03-10T09:30:30")
+    day = make_day(start="2026-03-10T09:31:00")
     result = day.run("run-today", extra_env={"TZ": "Europe/Berlin"})
     assert result.returncode == 0, result.stdout + result.stderr
     places = [r for r in day.sim.sim.requests("placeOrder") if any("entry" in f for f in r.fields)]
