@@ -33,7 +33,6 @@ from icbot.broker.types import ComboOrder
 from icbot.clock import NEW_YORK, Clock, ny_datetime, real_monotonic
 from tests.broker.helpers import PREFIX, Cfg, condor_legs, connect, entry, run, session_date
 from tests.broker.holdback import HoldBack
-from tests.e2e.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -418,22 +417,23 @@ def test_an_abandoned_answer_that_never_ends_holds_the_next_request_only_for_its
 
 def test_closing_sends_what_the_request_throttle_still_holds(sim_gateway):
     """ib_async sends 40 messages per 1.2 s and queues the rest; a disconnect would drop the queue (a re-price, a
-    line's cancel) unsent."""
+    line's cancel) unsent, or close the socket under messages the gateway has not read yet."""
     sim = sim_gateway
 
     async def go():
         gw = await connect(sim)
-        before = len(sim.sim.requests("reqCurrentTime"))
+        before = len(sim.sim.requests("reqMarketDataType"))
         throttled: list[bool] = []
         gw.ib.client.throttleStart += lambda: throttled.append(True)
         for _ in range(MAX_REQUESTS + 15):
-            gw.ib.client.reqCurrentTime()
+            gw.ib.client.reqMarketDataType(1)
         assert throttled  # some are held back
         await gw.close()
         return before
 
     before = run(go())
-    wait_for(lambda: len(sim.sim.requests("reqCurrentTime")) - before == MAX_REQUESTS + 15, timeout=5)
+    # read by the gateway, not merely sent, by the time close() returns
+    assert len(sim.sim.requests("reqMarketDataType")) - before == MAX_REQUESTS + 15
 
 
 def test_rejected_order_raises_with_ibs_code_and_reason(sim_gateway):
