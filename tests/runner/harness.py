@@ -80,7 +80,7 @@ def make_harness(
     stores: list[Store],
     sink: Endpoint,
     *,
-    start: str = "2026-11-24T09:31:20",  # 2 real s before the entry
+    start: str = "2026-11-24T09:31:00",  # 3 real s before the entry: a loaded machine can take 2 to connect
     speed: float = 20.0,
     faults: list[str] | None = None,
     sim_config: dict[str, Any] | None = None,
