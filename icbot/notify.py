@@ -21,6 +21,7 @@ emergency or max.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import stat
@@ -105,20 +106,41 @@ class Notifier:
         clock: Clock | None = None,
         tag: str = "icbot",
         timeout: float = CALL_TIMEOUT_S,
+        load_now: bool = True,
     ) -> None:
-        """Validate and load `urls`; an invalid URL is a ConfigError naming only its scheme (no secrets)."""
+        """Keep `urls` and, with `load_now`, load them at once (`load`: a ConfigError for an invalid one)."""
         self.store = store
         self.clock = clock if clock is not None else Clock.from_env()
         self.tag = tag
         self.timeout = timeout
-        self._normal = apprise.Apprise(asset=_asset())
-        self._urgent = apprise.Apprise(asset=_asset())
         self.services = tuple(_scheme(url) for url in urls)  # schemes only: safe to print, unlike the URLs
-        for index, url in enumerate(urls, start=1):
-            normal = self._service(url, index)
-            urgent = self._service(urgent_url(url), index) if _scheme(url) in _URGENT_SCHEMES else normal
-            self._normal.add(normal)
-            self._urgent.add(urgent)
+        self._urls = tuple(urls)
+        self._lock = threading.Lock()
+        self._loaded: tuple[apprise.Apprise, apprise.Apprise] | None = None
+        # Alerts are sent in the order they were raised, each from its own thread: the first may still be loading
+        # the services when the next starts, so each waits for its turn to begin sending (not for the others to end).
+        self._turns = threading.Condition()
+        self._tickets = itertools.count()
+        self._turn = 0
+        if load_now:
+            self.load()
+
+    def load(self) -> tuple[apprise.Apprise, apprise.Apprise]:
+        """The apprise services for normal and for failure alerts, built once; an invalid URL is a ConfigError
+        naming only its scheme (no secrets).
+
+        Building them loads every apprise plugin to find the few in use (about 0.2 s of CPU). A notifier made
+        with load_now=False does it at its first alert, where an invalid URL becomes that alert's delivery error.
+        """
+        with self._lock:
+            if self._loaded is None:
+                normal, urgent = apprise.Apprise(asset=_asset()), apprise.Apprise(asset=_asset())
+                for index, url in enumerate(self._urls, start=1):
+                    service = self._service(url, index)
+                    normal.add(service)
+                    urgent.add(self._service(urgent_url(url), index) if _scheme(url) in _URGENT_SCHEMES else service)
+                self._loaded = normal, urgent
+            return self._loaded
 
     def _service(self, url: str, index: int) -> Any:
         service = apprise.Apprise.instantiate(url, asset=_asset(), tag=self.tag)
@@ -140,6 +162,7 @@ class Notifier:
         store: Store | None = None,
         clock: Clock | None = None,
         tag: str = "icbot",
+        load_now: bool = True,
     ) -> Notifier:
         """URLs from ICBOT_NOTIFY_URLS and/or the apprise config file (mode 0600 or stricter, else ConfigError).
 
@@ -149,12 +172,12 @@ class Notifier:
         urls = parse_url_list(environ.get(ENV_URLS, ""))
         if apprise_config is not None:
             urls += urls_from_config_file(Path(apprise_config).expanduser(), tag=tag)
-        return cls(urls, store=store, clock=clock, tag=tag)
+        return cls(urls, store=store, clock=clock, tag=tag, load_now=load_now)
 
     @property
     def configured(self) -> bool:
-        """True when at least one notification URL is loaded."""
-        return len(self._normal) > 0
+        """True when at least one notification URL is configured."""
+        return bool(self._urls)
 
     # -- sending ----------------------------------------------------------------------------------------
     def info(self, title: str, body: str) -> bool:
@@ -227,18 +250,35 @@ class Notifier:
             report((False, NO_URLS))
             return
 
+        ticket = next(self._tickets)
+
         def run() -> None:
             try:
-                outcome = self._send(level, title, body)
+                outcome = self._send(level, title, body, ticket)
             except Exception as exc:
                 outcome = (False, f"{type(exc).__name__}: {exc}")
             report(outcome)
 
         # a daemon thread: a hung endpoint must not keep the process alive at exit either
-        threading.Thread(target=run, name="icbot-notify", daemon=True).start()
+        try:
+            threading.Thread(target=run, name="icbot-notify", daemon=True).start()
+        except BaseException:
+            self._take_turn(ticket)
+            raise
 
-    def _send(self, level: str, title: str, body: str) -> Outcome:
-        target = self._urgent if level == "failure" else self._normal
+    def _take_turn(self, ticket: int) -> None:
+        with self._turns:
+            self._turn = max(self._turn, ticket + 1)
+            self._turns.notify_all()
+
+    def _send(self, level: str, title: str, body: str, ticket: int) -> Outcome:
+        with self._turns:  # begin after the alerts raised before this one (a lost turn is waited for no longer)
+            self._turns.wait_for(lambda: self._turn >= ticket, timeout=self.timeout)
+        try:
+            normal, urgent = self.load()
+        finally:
+            self._take_turn(ticket)
+        target = urgent if level == "failure" else normal
         result = target.notify(
             body=body,
             title=title,

@@ -150,6 +150,16 @@ def test_an_invalid_url_is_a_config_error_that_shows_no_secret():
     assert "SECRET" not in str(info.value)
 
 
+def test_loaded_at_first_use_an_invalid_url_is_that_alerts_journaled_delivery_error(endpoint: Endpoint, store: Store):
+    notifier = Notifier([endpoint.url(), "nosuchservice://SECRET-TOKEN@host"], store=store, clock=CLOCK, load_now=False)
+    assert notifier.configured
+    assert notifier.failure("t", "b") is False  # not raised: the caller's work goes on
+    (row,) = store.alerts()
+    assert row.delivered is False and row.error is not None
+    assert "#2 (nosuchservice://…) is not a valid apprise URL" in row.error and "SECRET" not in row.error
+    assert endpoint.received == []  # nothing is sent while the set is not valid
+
+
 # -- ICBOT_NOTIFY_URLS ------------------------------------------------------------------------------------
 def test_env_urls_split_on_commas_spaces_and_newlines_but_not_inside_a_url():
     text = "json://a:1/x, pover://user@token\n  mailtos://u:p@gmail.com?to=a@x.com,b@y.com ;ntfy://topic  ,"
@@ -226,8 +236,8 @@ def test_failure_alerts_raise_the_priority_where_the_service_has_one():
     assert "priority=high" in urgent_url("pover://user@token?priority=normal&sound=siren")
     assert "sound=siren" in urgent_url("pover://user@token?priority=normal&sound=siren")
     assert urgent_url("pover://user@token?priority=emergency") == "pover://user@token?priority=emergency"
-    notifier = Notifier(["pover://user@token", "ntfy://topic"], clock=CLOCK)
-    normal = {type(s).__name__: s.priority for s in notifier._normal}
-    urgent = {type(s).__name__: s.priority for s in notifier._urgent}
+    normal_set, urgent_set = Notifier(["pover://user@token", "ntfy://topic"], clock=CLOCK).load()
+    normal = {type(s).__name__: s.priority for s in normal_set}
+    urgent = {type(s).__name__: s.priority for s in urgent_set}
     assert normal == {"NotifyPushover": 0, "NotifyNtfy": "default"}
     assert urgent == {"NotifyPushover": 1, "NotifyNtfy": "high"}

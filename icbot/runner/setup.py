@@ -27,6 +27,13 @@ def today_session(config: Config, clock: Clock) -> tuple[SessionTimes | None, ob
     return day_session(config, today), today
 
 
+# The commands that watch or close what is already at the broker: check places missing exits, kill closes the
+# condor. An alert URL apprise cannot load must not stop them; it becomes each alert's delivery error in the journal,
+# which `status` shows. The other commands refuse to start with it (exit 2), run-today before it opens a trade
+# nobody would hear about. Loading at the first alert also spares a quiet check apprise's plugin scan.
+LOAD_ALERTS_AT_FIRST_USE = frozenset({"check", "kill"})
+
+
 @contextmanager
 def open_context(
     command: str, config: Config, clock: Clock, *, echo: Echo, environ: Mapping[str, str] | None = None
@@ -35,7 +42,13 @@ def open_context(
     env = os.environ if environ is None else environ
     store = Store.open(config.db_path)
     try:
-        notifier = Notifier.from_settings(config.notify.apprise_config, env, store=store, clock=clock)
+        notifier = Notifier.from_settings(
+            config.notify.apprise_config,
+            env,
+            store=store,
+            clock=clock,
+            load_now=command not in LOAD_ALERTS_AT_FIRST_USE,
+        )
         ctx = RunContext(
             config,
             clock,
