@@ -12,6 +12,7 @@ import itertools
 import logging
 import socket
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -348,37 +349,42 @@ def test_repricing_and_cancelling_an_order_of_an_earlier_process_and_an_unknown_
     assert final.status == "Cancelled" and sim.sim.order(oid, 31).status == "Cancelled"
 
 
+async def _open_orders_abandoned_mid_answer(sim, then) -> Any:
+    """A working order, then an open-orders request cancelled once the order and its status are through the relay
+    but the end of the list (openOrderEnd, 53) is held; `then(gw, relay, working)` goes on from there."""
+    relay = HoldBack(sim.host, sim.port)
+    gw = await Gateway.connect(
+        Cfg("127.0.0.1", await relay.start(), 31),
+        clock=sim.clock,
+        deadline=sim.clock.now() + timedelta(seconds=60),
+        mode="paper",
+    )
+    try:
+        working = await gw.place(entry(await condor_legs(gw, session_date(sim)), -50.0))
+        relay.hold_before(53)
+        abandoned = asyncio.ensure_future(gw.open_orders())
+        await relay.held.wait()
+        await asyncio.sleep(0.1)  # for ib_async to read what came before the held end
+        abandoned.cancel()
+        return await then(gw, relay, working)
+    finally:
+        await gw.close()
+        await relay.close()
+
+
 def test_open_orders_asked_again_while_an_abandoned_answer_is_arriving_still_lists_the_working_order(sim_gateway):
     """ib_async files the open orders under one key, not a request id: a second request started while the first's
     answer was half delivered got the first's end message and an empty list. A stop cleanup asking for the open
     orders as the ladder's own request was cancelled read a working entry as gone, and left it working."""
     sim = sim_gateway
 
-    async def go():
-        relay = HoldBack(sim.host, sim.port)
-        gw = await Gateway.connect(
-            Cfg("127.0.0.1", await relay.start(), 31),
-            clock=sim.clock,
-            deadline=sim.clock.now() + timedelta(seconds=60),
-            mode="paper",
-        )
-        try:
-            working = await gw.place(entry(await condor_legs(gw, session_date(sim)), -50.0))
-            relay.hold_before(53)  # openOrderEnd
-            abandoned = asyncio.ensure_future(gw.open_orders())
-            await relay.held.wait()  # the order and its status are through, the end of the list is held
-            await asyncio.sleep(0.1)  # for ib_async to read them
-            abandoned.cancel()
-            again = asyncio.ensure_future(gw.open_orders())
-            await asyncio.sleep(0.1)
-            relay.release()
-            return working, await again, abandoned.cancelled()
-        finally:
-            await gw.close()
-            await relay.close()
+    async def ask_again(gw, relay, working):
+        again = asyncio.ensure_future(gw.open_orders())
+        await asyncio.sleep(0.1)
+        relay.release()
+        return working, await again
 
-    working, states, abandoned = run(go())
-    assert abandoned
+    working, states = run(_open_orders_abandoned_mid_answer(sim, ask_again))
     assert [(s.order_id, s.is_working) for s in states] == [(working.order_id, True)]
     assert len(sim.sim.requests("reqAllOpenOrders")) == 2  # asked again once the abandoned answer had ended
 
@@ -386,30 +392,14 @@ def test_open_orders_asked_again_while_an_abandoned_answer_is_arriving_still_lis
 def test_an_abandoned_answer_that_never_ends_holds_the_next_request_only_for_its_timeout(sim_gateway, caplog):
     sim = sim_gateway
 
-    async def go():
-        relay = HoldBack(sim.host, sim.port)
-        gw = await Gateway.connect(
-            Cfg("127.0.0.1", await relay.start(), 31),
-            clock=sim.clock,
-            deadline=sim.clock.now() + timedelta(seconds=60),
-            mode="paper",
-        )
-        try:
-            working = await gw.place(entry(await condor_legs(gw, session_date(sim)), -50.0))
-            relay.hold_before(53)
-            abandoned = asyncio.ensure_future(gw.open_orders())
-            await relay.held.wait()
-            abandoned.cancel()
-            relay.release(drop=True)  # the end of that list never comes
-            started = real_monotonic()
-            states = await gw.open_orders()
-            return working, states, real_monotonic() - started
-        finally:
-            await gw.close()
-            await relay.close()
+    async def lose_the_end_and_ask_again(gw, relay, working):
+        relay.release(drop=True)  # the end of that list never comes
+        started = real_monotonic()
+        states = await gw.open_orders()
+        return working, states, real_monotonic() - started
 
     with caplog.at_level(logging.WARNING, logger="icbot.broker"):
-        working, states, took = run(go())
+        working, states, took = run(_open_orders_abandoned_mid_answer(sim, lose_the_end_and_ask_again))
     assert [s.order_id for s in states] == [working.order_id]
     assert took >= ROUND_TRIP_FLOOR  # it waited its own timeout (10 virtual s, at least 2 real) for the lost end
     assert "open orders: an earlier request of the same kind was never answered; asking again" in caplog.text
