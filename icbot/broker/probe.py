@@ -76,7 +76,7 @@ async def clock_skew(gw: Gateway, clock: Clock) -> ClockFacts:
     try:
         for _ in range(CLOCK_PROBES):
             sent = clock.timestamp()
-            at = await gw.request(lambda: gw.ib.reqCurrentTimeAsync(), "current time")
+            at = await gw.request(lambda: gw.ib.reqCurrentTimeAsync(), "current time", lane="current time")
             got = clock.timestamp()
             value = at.timestamp()
             if prev_value is not None and prev_sent is not None and value > prev_value:

@@ -140,10 +140,11 @@ class Session:
             return
         try:
             await asyncio.wait_for(self._sent.wait(), FLUSH_REAL_S)
-            await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), FLUSH_REAL_S)
-        except TimeoutError:
+            await self._alone("current time", lambda: self.ib.reqCurrentTimeAsync(), FLUSH_REAL_S)
+        except (TimeoutError, ConnectionError) as exc:  # closing must not raise: the caller is ending anyway
             log.warning(
-                "messages held by the request throttle may not have reached the gateway (%g real s)", FLUSH_REAL_S
+                "messages held by the request throttle may not have reached the gateway: %s",
+                str(exc) or f"no answer within {FLUSH_REAL_S:g} real s",
             )
 
     def _on_disconnected(self) -> None:
@@ -217,7 +218,7 @@ class Session:
         """Send one request and await its answer, turning every failure into an icbot error naming `what`.
 
         `lane` names the key under which ib_async files the answer when IB's messages carry no request id (open
-        orders, completed orders, positions): such requests run one at a time (`_alone`).
+        orders, completed orders, positions, the gateway's time): such requests run one at a time (`_alone`).
         """
         self.ensure_connected()
         t = self.timeout if timeout is None else timeout
