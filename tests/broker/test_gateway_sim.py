@@ -366,7 +366,9 @@ async def _open_orders_abandoned_mid_answer(sim, then) -> Any:
         await relay.held.wait()
         await asyncio.sleep(0.1)  # for ib_async to read what came before the held end
         abandoned.cancel()
-        return await then(gw, relay, working)
+        result = await then(gw, relay, working)
+        assert abandoned.cancelled()  # its caller gave up: only the lane still waited for its answer
+        return result
     finally:
         await gw.close()
         await relay.close()

@@ -18,6 +18,7 @@ from icbot.notify import Notifier
 from icbot.runner.context import RunContext
 from icbot.runner.run_today import run_day
 from icbot.runner.sessions import day_session
+from icbot.runner.setup import LOAD_ALERTS_AT_FIRST_USE
 from icbot.sim.fixture import SimGateway
 from icbot.store.repo import Store
 from tests.broker.helpers import write_sim_config
@@ -61,7 +62,7 @@ def run_context(
 ) -> RunContext:
     """A trading command's context as open_context builds it, on the simulator's clock, its alerts sent through
     apprise to the loopback `sink` and journaled."""
-    notifier = Notifier([sink.url()], store=store, clock=sim.clock)
+    notifier = Notifier([sink.url()], store=store, clock=sim.clock, load_now=command not in LOAD_ALERTS_AT_FIRST_USE)
     return RunContext(config, sim.clock, store, notifier, sim.clock.now_ny().date(), command, echo=lines.append)
 
 
