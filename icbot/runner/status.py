@@ -21,6 +21,7 @@ from icbot.clock import NEW_YORK, Clock
 from icbot.config import Config, mask_account
 from icbot.core import refs
 from icbot.core.day_view import BrokerDay, JournalDay, RunState, StatusView, build_view
+from icbot.core.facts import options_held
 from icbot.core.journal import ComboLeg, EventStatus, Phase, Role, Run
 from icbot.core.schedule import OutOfCalendarRange, SessionTimes
 from icbot.errors import IcbotError
@@ -193,7 +194,7 @@ async def read_broker(config: Config, clock: Clock, facts: DayFacts, timeout: fl
             gw.find_by_ref(refs.day_prefix(facts.day, config.mode)), gw.positions()
         )
         legs = entry_legs(facts.journal)
-        held = {p.con_id for p in positions if p.sec_type == "OPT" and p.quantity}
+        held = set(options_held(positions))  # gw.positions() leaves out what is flat
         mids: dict[int, float | None] = {}
         problem = None
         if legs and held & {leg.con_id for leg in legs}:

@@ -337,7 +337,7 @@ class Market:
         key = (con_id, sec)
         pt = self._cache.get(key)
         if pt is None:
-            if len(self._cache) > 100_000:  # "now" and the day's bars: a whole day of bar samples fits many times
+            if len(self._cache) > 100_000:  # "now" and the day's bars: check's four legs take about 19k samples a day
                 self._cache.clear()
             pt = self._cache[key] = self._compute(self._spec(con_id), sec)
         return pt

@@ -20,6 +20,7 @@ from icbot.sim.market import (
     MarketDataError,
     MarketParams,
     OptionSpec,
+    _day,
     bid_ask,
     ceil_tick,
     floor_tick,
@@ -61,7 +62,9 @@ def closest_to_15(m: Market, right: str, t: datetime) -> tuple[float, float]:
 
 
 def test_same_seed_and_date_give_identical_market() -> None:
-    a, b = Market(DAY, MarketParams(seed=11)), Market(DAY, MarketParams(seed=11))
+    a = Market(DAY, MarketParams(seed=11))
+    _day.cache_clear()  # built again, not the first one's cached paths and chains
+    b = Market(DAY, MarketParams(seed=11))
     instants = [et(9, 31), et(9, 32, 17), et(11, 30), et(15, 59, 59)]
     assert [a.spx(t) for t in instants] == [b.spx(t) for t in instants]
     assert [a.vix(t) for t in instants] == [b.vix(t) for t in instants]
