@@ -4,6 +4,7 @@ tests/broker/test_gateway_sim.py), and by nothing else."""
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -39,4 +40,17 @@ def test_started_without_a_pause_changes_nothing():
     assert not gc.isenabled()
     gc.enable()
     startup.started()
+    assert gc.isenabled()
+
+
+def test_main_leaves_the_collector_as_it_found_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """A command that never reaches a first step of work (here `--help`) still ends the start-up pause on its way
+    out, so the entry point called in a longer-lived process does not leave collection off."""
+    from icbot.cli.app import main
+
+    gc.enable()
+    monkeypatch.setattr(sys, "argv", ["icbot", "--help"])
+    with pytest.raises(SystemExit):
+        main()
+    capsys.readouterr()
     assert gc.isenabled()

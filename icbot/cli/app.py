@@ -79,8 +79,11 @@ def main() -> None:
         # object the process still holds — the modules and classes of typer, rich, apprise, ib_async and icbot:
         # 0.06 s of CPU for `icbot config check`, a few tenths where pandas was loaded. Frozen objects are skipped;
         # the process's memory goes back to the system all the same. Everything that must reach the disk is closed
-        # before this point (the journal in open_context, logging at its own exit hook).
+        # before this point (the journal in open_context, logging at its own exit hook). A command that never
+        # reached a first step of work ends the start-up pause here: `main` leaves the collector as it found it
+        # (it also runs inside a test process).
         gc.freeze()
+        startup.started()
 
 
 def _main() -> None:
