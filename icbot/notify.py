@@ -69,9 +69,9 @@ def parse_url_list(text: str, *, source: str = ENV_URLS) -> list[str]:
     if not text:
         return []
     urls = [part.strip().rstrip(",;").strip() for part in _SPLIT_RE.split(text)]
-    for url in urls:
-        if "://" not in url:
-            raise ConfigError(f"{source}: {url[:24]!r} is not an apprise URL (expected scheme://…)")
+    for index, url in enumerate(urls, start=1):
+        if "://" not in url:  # named by its place, not its text: the text may hold a token
+            raise ConfigError(f"{source}: entry #{index} is not an apprise URL (expected scheme://…)")
     return [u for u in urls if u]
 
 
@@ -107,14 +107,17 @@ class Notifier:
         tag: str = "icbot",
         timeout: float = CALL_TIMEOUT_S,
         load_now: bool = True,
+        unusable: str | None = None,
     ) -> None:
-        """Keep `urls` and, with `load_now`, load them at once (`load`: a ConfigError for an invalid one)."""
+        """Keep `urls` and, with `load_now`, load them at once (`load`: a ConfigError for an invalid one).
+        `unusable` is why the alert settings could not be read at all (`from_settings`); `load` raises it."""
         self.store = store
         self.clock = clock if clock is not None else Clock.from_env()
         self.tag = tag
         self.timeout = timeout
         self.services = tuple(_scheme(url) for url in urls)  # schemes only: safe to print, unlike the URLs
         self._urls = tuple(urls)
+        self._unusable = unusable
         self._lock = threading.Lock()
         self._loaded: tuple[apprise.Apprise, apprise.Apprise] | None = None
         # Alerts are sent in the order they were raised, each from its own thread: the first may still be loading
@@ -132,6 +135,8 @@ class Notifier:
         Building them loads every apprise plugin to find the few in use (about 0.2 s of CPU). A notifier made
         with load_now=False does it at its first alert, where an invalid URL becomes that alert's delivery error.
         """
+        if self._unusable is not None:
+            raise ConfigError(self._unusable)
         with self._lock:
             if self._loaded is None:
                 normal, urgent = apprise.Apprise(asset=_asset()), apprise.Apprise(asset=_asset())
@@ -167,17 +172,24 @@ class Notifier:
         """URLs from ICBOT_NOTIFY_URLS and/or the apprise config file (mode 0600 or stricter, else ConfigError).
 
         Neither configured → a notifier that only journals (delivered False, error "no notification URLs
-        configured"); the caller decides whether that deserves a warning.
+        configured"); the caller decides whether that deserves a warning. With load_now=False, settings that cannot
+        be read (a value without scheme://, an apprise file that is missing or readable by others) are no error
+        here either: each alert fails with that reason, as an invalid URL does.
         """
-        urls = parse_url_list(environ.get(ENV_URLS, ""))
-        if apprise_config is not None:
-            urls += urls_from_config_file(Path(apprise_config).expanduser(), tag=tag)
+        try:
+            urls = parse_url_list(environ.get(ENV_URLS, ""))
+            if apprise_config is not None:
+                urls += urls_from_config_file(Path(apprise_config).expanduser(), tag=tag)
+        except ConfigError as exc:
+            if load_now:
+                raise
+            return cls([], store=store, clock=clock, tag=tag, load_now=False, unusable=str(exc))
         return cls(urls, store=store, clock=clock, tag=tag, load_now=load_now)
 
     @property
     def configured(self) -> bool:
-        """True when at least one notification URL is configured."""
-        return bool(self._urls)
+        """True when at least one notification URL is configured (or settings that cannot be read)."""
+        return bool(self._urls) or self._unusable is not None
 
     # -- sending ----------------------------------------------------------------------------------------
     def info(self, title: str, body: str) -> bool:

@@ -279,21 +279,29 @@ def test_bad_sim_options_are_one_line(
     assert contains in line, line
 
 
-def test_a_broken_alert_url_stops_run_today_but_not_kill(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("urls", "reason"),
+    [
+        ("nosuchservice://SECRET-TOKEN@host", "notification URL #1 (nosuchservice://…) is not a valid apprise URL"),
+        ("pover:/SECRET-TOKEN", "ICBOT_NOTIFY_URLS: entry #1 is not an apprise URL"),
+    ],
+    ids=["unknown-service", "no-scheme"],
+)
+def test_a_broken_alert_url_stops_run_today_but_not_kill(tmp_path: Path, urls: str, reason: str) -> None:
     """run-today refuses to open a trade nobody would hear about; kill must still halt and close what it can, and
     says that its alert did not go out, and why."""
     config = tmp_path / "config.yaml"
     config.write_text("mode: paper\ngateway: {host: 127.0.0.1, port: 9, client_id: 31}\n", encoding="utf-8")
     env = {
-        "ICBOT_NOTIFY_URLS": "nosuchservice://SECRET-TOKEN@host",
+        "ICBOT_NOTIFY_URLS": urls,
         "ICBOT_CLOCK": f"2026-11-24T09:40:00-05:00@{time.time():.3f}x1000",  # the connect retries end at once
         "ICBOT_DB": str(tmp_path / "j.db"),
     }
     line = _one_line(_run(["run-today", "--config", str(config)], tmp_path, **env))
-    assert "notification URL #1 (nosuchservice://…) is not a valid apprise URL" in line and "SECRET" not in line
+    assert reason in line and "SECRET" not in line
     kill = _run(["kill", "--config", str(config)], tmp_path, **env)
     assert kill.returncode == 4, kill.stdout + kill.stderr  # halted; the gateway down: close the condor in TWS
     assert "halt set (kill)" in kill.stdout
     said = kill.stdout + kill.stderr
-    assert "alert NOT delivered" in said and "(nosuchservice://…) is not a valid apprise URL" in said
-    assert "SECRET" not in kill.stdout + kill.stderr
+    assert "alert NOT delivered" in said and reason in said
+    assert "SECRET" not in said
