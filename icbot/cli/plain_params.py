@@ -64,7 +64,8 @@ class PlainValue:
         except (TypeError, ValueError):
             noun = _NOUNS.get(self.convert, f"a {self.convert.__name__}")
             raise typer.BadParameter(f"{value!r} is not {noun}", ctx=ctx, param=param) from None
-        if (self.low is not None and out < self.low) or (self.high is not None and out > self.high):
+        # "not >=" rather than "<": a NaN passes no bound (`--watch nan` would redraw in a tight loop)
+        if (self.low is not None and not out >= self.low) or (self.high is not None and not out <= self.high):
             low = "" if self.low is None else f"{self.low:g}"
             high = "" if self.high is None else f"{self.high:g}"
             raise typer.BadParameter(f"{value} is not in the range {low}..{high}", ctx=ctx, param=param)
@@ -116,6 +117,8 @@ def plain_coercion(param: Any) -> PlainValue | None:
     elif getattr(param, "multiple", False) or param.nargs != 1:
         return None
     low, high = getattr(info, "min", None), getattr(info, "max", None)
+    if annotation is bool and not (getattr(param, "is_flag", False) and getattr(info, "envvar", None) is None):
+        return None  # a bool given as text ("false") is typer's to read; a plain flag arrives as True/False
     if annotation in _SIMPLE:
         return PlainValue(_SIMPLE[annotation], low, high, many=many)
     if annotation is Path and _plain_path(info):

@@ -99,6 +99,7 @@ def test_a_position_without_its_time_exit_is_exit_4_from_the_journal_alone(confi
     [
         (["--date", "24.11.2026"], "--date: '24.11.2026' is not a date YYYY-MM-DD"),
         (["--watch", "0.5"], "Invalid value for '--watch': 0.5 is not in the range 1..3600"),
+        (["--watch", "nan"], "Invalid value for '--watch': nan is not in the range 1..3600"),
         (["--timeout", "soon"], "Invalid value for '--timeout': 'soon' is not a number"),
         (["--json", "yes"], "takes no value"),
     ],
