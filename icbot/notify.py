@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
 
+from icbot import alert_plugins
+from icbot.alert_plugins import scheme_of
 from icbot.clock import Clock
 from icbot.errors import ConfigError
 
@@ -75,10 +77,6 @@ def parse_url_list(text: str, *, source: str = ENV_URLS) -> list[str]:
     return [u for u in urls if u]
 
 
-def _scheme(url: str) -> str:
-    return url.split("://", 1)[0].lower()
-
-
 def _asset() -> apprise.AppriseAsset:
     # memory: apprise must not write its persistent cache under the user's home from a trading process
     return apprise.AppriseAsset(app_id="icbot", app_desc="icbot", storage_mode="memory")
@@ -108,16 +106,20 @@ class Notifier:
         timeout: float = CALL_TIMEOUT_S,
         load_now: bool = True,
         unusable: str | None = None,
+        plugin_folder: Path | None = None,
     ) -> None:
         """Keep `urls` and, with `load_now`, load them at once (`load`: a ConfigError for an invalid one).
-        `unusable` is why the alert settings could not be read at all (`from_settings`); `load` raises it."""
+        `unusable` is why the alert settings could not be read at all (`from_settings`); `load` raises it.
+        `plugin_folder` (the journal's folder) remembers which apprise plugin serves each scheme
+        (icbot/alert_plugins.py)."""
         self.store = store
         self.clock = clock if clock is not None else Clock.from_env()
         self.tag = tag
         self.timeout = timeout
-        self.services = tuple(_scheme(url) for url in urls)  # schemes only: safe to print, unlike the URLs
+        self.services = tuple(scheme_of(url) for url in urls)  # schemes only: safe to print, unlike the URLs
         self._urls = tuple(urls)
         self._unusable = unusable
+        self._plugin_folder = plugin_folder
         self._lock = threading.Lock()
         self._loaded: tuple[apprise.Apprise, apprise.Apprise] | None = None
         # Alerts are sent in the order they were raised, each from its own thread: the first may still be loading
@@ -132,8 +134,9 @@ class Notifier:
         """The apprise services for normal and for failure alerts, built once; an invalid URL is a ConfigError
         naming only its scheme (no secrets).
 
-        Building them loads every apprise plugin to find the few in use (about 0.2 s of CPU). A notifier made
-        with load_now=False does it at its first alert, where an invalid URL becomes that alert's delivery error.
+        Building them the first time loads every apprise plugin to find the few in use (about 0.2 s of CPU; later
+        processes with the same `plugin_folder` import only those, icbot/alert_plugins.py). A notifier made with
+        load_now=False does it at its first alert, where an invalid URL becomes that alert's delivery error.
         """
         if self._unusable is not None:
             raise ConfigError(self._unusable)
@@ -143,15 +146,15 @@ class Notifier:
                 for index, url in enumerate(self._urls, start=1):
                     service = self._service(url, index)
                     normal.add(service)
-                    urgent.add(self._service(urgent_url(url), index) if _scheme(url) in _URGENT_SCHEMES else service)
+                    urgent.add(self._service(urgent_url(url), index) if scheme_of(url) in _URGENT_SCHEMES else service)
                 self._loaded = normal, urgent
             return self._loaded
 
     def _service(self, url: str, index: int) -> Any:
-        service = apprise.Apprise.instantiate(url, asset=_asset(), tag=self.tag)
+        service = alert_plugins.instantiate(url, asset=_asset(), tag=self.tag, folder=self._plugin_folder)
         if not service:
             raise ConfigError(
-                f"notification URL #{index} ({_scheme(url)}://…) is not a valid apprise URL; "
+                f"notification URL #{index} ({scheme_of(url)}://…) is not a valid apprise URL; "
                 "see https://appriseit.com/services/"
             )
         service.socket_connect_timeout = min(float(service.socket_connect_timeout), CONNECT_TIMEOUT_S)
@@ -168,6 +171,7 @@ class Notifier:
         clock: Clock | None = None,
         tag: str = "icbot",
         load_now: bool = True,
+        plugin_folder: Path | None = None,
     ) -> Notifier:
         """URLs from ICBOT_NOTIFY_URLS and/or the apprise config file (mode 0600 or stricter, else ConfigError).
 
@@ -184,7 +188,7 @@ class Notifier:
             if load_now:
                 raise
             return cls([], store=store, clock=clock, tag=tag, load_now=False, unusable=str(exc))
-        return cls(urls, store=store, clock=clock, tag=tag, load_now=load_now)
+        return cls(urls, store=store, clock=clock, tag=tag, load_now=load_now, plugin_folder=plugin_folder)
 
     @property
     def configured(self) -> bool:

@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import apprise
 import pytest
 
+from icbot import alert_plugins
 from icbot.runner.sessions import CACHE_NAME, session_table
 from icbot.sim.fixture import SimGateway, start_sim
 
@@ -40,24 +42,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def calendar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session table's cache file (icbot/runner/sessions.py), built once per test process.
+def journal_folder_caches(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The two cache files a journal folder holds after its first command, built once per test process: the
+    session table (icbot/runner/sessions.py) and the apprise plugin of the tests' alert sink, `json://`
+    (icbot/alert_plugins.py).
 
-    A journal folder that icbot subprocesses use starts with a copy (`seed_calendar`), as a journal folder does
-    after its first command: otherwise each test's first subprocess would load the exchange calendar to build it
-    (half a second of CPU each). Building it is tested in tests/runner/test_status_runner.py."""
-    folder = tmp_path_factory.mktemp("calendar")
+    A journal folder that icbot subprocesses use starts with copies (`seed_journal_folder`): otherwise each test's
+    first subprocess would load the exchange calendar to build the table (half a second of CPU) and import all of
+    apprise's plugins to find one (0.2 s). Building both is tested: tests/runner/test_status_runner.py,
+    tests/test_alert_plugins.py."""
+    folder = tmp_path_factory.mktemp("journal-caches")
     session_table(folder)
-    return folder / CACHE_NAME
+    alert_plugins.instantiate("json://127.0.0.1:9/", asset=apprise.AppriseAsset(), tag="icbot", folder=folder)
+    return [folder / CACHE_NAME, folder / alert_plugins.CACHE_NAME]
 
 
 @pytest.fixture
-def seed_calendar(calendar_cache: Path) -> Callable[[Path], Path]:
-    """seed_calendar(journal_folder): the folder, created if need be, with the session table's cache in it."""
+def seed_journal_folder(journal_folder_caches: list[Path]) -> Callable[[Path], Path]:
+    """seed_journal_folder(folder): the folder, created if need be, with the journal folder's caches in it."""
 
     def seed(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(calendar_cache, folder / CACHE_NAME)
+        for cache in journal_folder_caches:
+            shutil.copy(cache, folder / cache.name)
         return folder
 
     return seed

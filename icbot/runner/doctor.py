@@ -184,7 +184,12 @@ def alert_facts(
     config: Config | None, environ: Mapping[str, str], store: Store | None, clock: Clock
 ) -> tuple[AlertFacts, Notifier | None]:
     try:
-        notifier = Notifier.from_settings(config.notify.apprise_config if config else None, environ, clock=clock)
+        notifier = Notifier.from_settings(
+            config.notify.apprise_config if config else None,
+            environ,
+            clock=clock,
+            plugin_folder=config.db_path.parent if config else None,
+        )
     except ConfigError as exc:
         return AlertFacts(error=str(exc)), None
     last_failed = None

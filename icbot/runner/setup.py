@@ -48,6 +48,7 @@ def open_context(
             store=store,
             clock=clock,
             load_now=command not in LOAD_ALERTS_AT_FIRST_USE,
+            plugin_folder=config.db_path.parent,
         )
         ctx = RunContext(
             config,

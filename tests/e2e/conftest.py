@@ -122,7 +122,9 @@ def sink() -> Iterator[Endpoint]:
 
 
 @pytest.fixture
-def make_day(tmp_path: Path, sink: Endpoint, seed_calendar: Callable[[Path], Path]) -> Iterator[Callable[..., Day]]:
+def make_day(
+    tmp_path: Path, sink: Endpoint, seed_journal_folder: Callable[[Path], Path]
+) -> Iterator[Callable[..., Day]]:
     """make_day(start="2026-11-24T09:31:00", speed=20, faults=[...], sim=True, mode="paper", **config_overrides).
 
     The day starts 60 virtual seconds (3 s real at x20) before the entry. run-today streams its band about 1 real
@@ -132,7 +134,7 @@ def make_day(tmp_path: Path, sink: Endpoint, seed_calendar: Callable[[Path], Pat
     (0.85 s real) before 09:32. Every real second is 20 virtual ones, and a day's timed faults (09:32:05, ...)
     assume the entry at 09:32:00."""
     sims: list[SimGateway] = []
-    seed_calendar(tmp_path)
+    seed_journal_folder(tmp_path)
 
     def make(
         start: str = "2026-11-24T09:31:00",
