@@ -15,7 +15,7 @@ import sys
 import typer
 from rich.console import Console
 
-from icbot import __version__, startup
+from icbot import __version__, deferred_numpy, startup
 from icbot.cli.plain_params import PlainGroup
 from icbot.clock import ClockSpecError
 from icbot.errors import EXIT_UNEXPECTED, EXIT_USAGE, IcbotError
@@ -72,6 +72,7 @@ def _usage_line(exc: Exception) -> str:
 def main() -> None:
     """Console-script entry point with the exit codes of docs/operations.md ("Exit codes")."""
     startup.starting()  # until the first step of real work (icbot/startup.py)
+    deferred_numpy.defer()  # imported under ib_async, never used by icbot (icbot/deferred_numpy.py)
     try:
         _main()
     finally:

@@ -6,8 +6,9 @@ create, so those mappings are never used; importing pandas costs every journal-w
 CPU (a `check` every five minutes, each test's subprocess). exchange_calendars installs pandas, so it is there.
 
 While sqlite-utils is imported, the two names are marked as missing in `sys.modules` (Python's documented way
-to make an import raise ImportError), unless a module has already imported them; afterwards the marks are
-removed, so a later `import pandas` (exchange_calendars, building the calendar) imports it as usual. The marks
+to make an import raise ImportError), unless a module has already imported them (numpy's stand-in of
+icbot/deferred_numpy.py is not an import: it is marked too, and put back); afterwards the marks are removed, so
+a later `import pandas` (exchange_calendars, building the calendar) imports it as usual. The marks
 are process-wide for that moment, so they are only set while this is the process's only thread (a command's start);
 otherwise (another thread might import pandas right then) sqlite-utils is imported as it is.
 """
@@ -17,12 +18,15 @@ from __future__ import annotations
 import sys
 import threading
 
+from icbot import deferred_numpy
+
 _SKIPPED = ("pandas", "numpy")
 
 
 def _import_without_pandas() -> None:
     alone = threading.active_count() == 1
-    marked = [name for name in _SKIPPED if name not in sys.modules] if alone else []
+    stand_in = sys.modules.get(deferred_numpy.NAME) if deferred_numpy.is_deferred() else None
+    marked = [name for name in _SKIPPED if name not in sys.modules or name == deferred_numpy.NAME] if alone else []
     for name in marked:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
@@ -32,6 +36,8 @@ def _import_without_pandas() -> None:
         for name in marked:
             if sys.modules.get(name, False) is None:
                 del sys.modules[name]
+        if stand_in is not None and deferred_numpy.NAME not in sys.modules:
+            sys.modules[deferred_numpy.NAME] = stand_in
 
 
 _import_without_pandas()
