@@ -21,7 +21,7 @@ import itertools
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from icbot.clock import NEW_YORK
@@ -190,9 +190,9 @@ class Market:
         self._chain = [o for chain in self._chains.values() for o in chain]
         self._by_id = {o.con_id: o for o in self._chain}
         self._by_key = {(o.symbol, o.right, o.strike): o for o in self._chain}
-        self._cache: dict[tuple[int, int], _Point] = {}
-        self._side_cache: dict[tuple[int, int], tuple[Greeks | None, Greeks | None]] = {}
-        self._prev_close: dict[int, float] = {}
+        self._cache = day.points  # shared by the day's Markets (see _Day)
+        self._side_cache = day.sides
+        self._prev_close = day.prev_closes
 
     # -- time -------------------------------------------------------------------------------------------
     def open_time(self) -> datetime:
@@ -469,7 +469,11 @@ class _Day:
     """What a (session date, params) pair determines before anyone asks a question: the index paths and chains.
 
     Every simulator a test suite or a soak starts for the same day builds exactly this; it is cached
-    (`_day`), and it is immutable, so Markets of the same day share it while each keeps its own quote caches.
+    (`_day`), and its paths and chains are immutable, so Markets of the same day share it. They share its quote
+    caches too: a second's quote and greeks are a function of the day, the params, the contract and the second
+    alone (`Market._compute`), so the tests' many simulators of one day compute each of them once per process
+    (an end-to-end day's checks ask for the legs' bars since the entry again and again). Only the four latest days
+    are kept, each cache at most about 100,000 seconds of contracts.
     """
 
     open: datetime
@@ -481,6 +485,11 @@ class _Day:
     xsp: tuple[float, ...]
     indexes: dict[int, IndexSeries]  # index conId → (path, running high, running low, prior close)
     chains: dict[str, tuple[OptionSpec, ...]]
+    points: dict[tuple[int, int], _Point] = field(default_factory=dict, compare=False, repr=False)
+    sides: dict[tuple[int, int], tuple[Greeks | None, Greeks | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    prev_closes: dict[int, float] = field(default_factory=dict, compare=False, repr=False)
 
 
 @functools.lru_cache(maxsize=4)

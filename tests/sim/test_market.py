@@ -74,6 +74,26 @@ def test_same_seed_and_date_give_identical_market() -> None:
     assert [a.greeks(o.con_id, t) for t in instants] == [b.greeks(o.con_id, t) for t in instants]
 
 
+def test_markets_of_one_day_share_what_they_computed_and_a_shared_answer_is_the_fresh_one() -> None:
+    """The many simulators of one day in a test process compute each second's quote once (sim/market.py, _Day)."""
+
+    def answers(m: Market, con_id: int) -> list[object]:
+        return [f(con_id, t) for t in (et(9, 45), et(12, 0, 1)) for f in (m.quote, m.greeks, m.side_greeks)]
+
+    _day.cache_clear()
+    first = Market(DAY, MarketParams(seed=11))
+    o = first.find_option("C", 6050)
+    assert o is not None
+    computed = answers(first, o.con_id)
+    second = Market(DAY, MarketParams(seed=11))
+    assert second._cache is first._cache and second._side_cache is first._side_cache
+    assert all(a is b for a, b in zip(answers(second, o.con_id), computed, strict=True))  # the same objects
+    assert Market(DAY, MarketParams(seed=12))._cache is not first._cache
+    _day.cache_clear()
+    fresh = Market(DAY, MarketParams(seed=11))
+    assert fresh._cache is not first._cache and answers(fresh, o.con_id) == computed
+
+
 def test_different_seed_or_date_give_a_different_path_but_the_same_contract_ids() -> None:
     base = Market(DAY, MarketParams(seed=7))
     other_seed = Market(DAY, MarketParams(seed=8))
