@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(PY_CACHE) $(BIN)/pytest -q -n 4 --dist worksteal  # 4 workers on 2 cores: e2e tests mostly wait on the virtual clock; longest first: tests/conftest.py
+	$(PY_CACHE) $(BIN)/pytest -q -n 5 --dist worksteal  # 5 workers on 2 cores: e2e tests mostly wait on the virtual clock; the order: tests/conftest.py
 
 test: lint typecheck pytest
 
