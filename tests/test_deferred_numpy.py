@@ -86,3 +86,25 @@ def test_nothing_is_deferred_where_numpy_is_already_imported_or_other_threads_ru
         """
     )
     assert out == "False False False"
+
+
+def test_the_journal_writer_keeps_a_numpy_already_imported_and_sets_the_stand_in_back():
+    out = _python(
+        """
+        import sys, warnings
+        warnings.simplefilter("error")  # numpy run twice warns "The NumPy module was reloaded"
+        import numpy
+        import icbot.store.lite
+        import exchange_calendars
+        kept = sys.modules["numpy"] is numpy
+        del sys.modules["numpy"], sys.modules["icbot.store.lite"]
+        for name in [m for m in sys.modules if m.startswith(("sqlite_utils", "numpy", "pandas", "exchange_cal"))]:
+            del sys.modules[name]
+        from icbot import deferred_numpy
+        assert deferred_numpy.defer()
+        stand_in = sys.modules["numpy"]
+        import icbot.store.lite
+        print(kept, sys.modules["numpy"] is stand_in, deferred_numpy.is_deferred())
+        """
+    )
+    assert out == "True True True"

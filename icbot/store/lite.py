@@ -26,7 +26,11 @@ _SKIPPED = ("pandas", "numpy")
 def _import_without_pandas() -> None:
     alone = threading.active_count() == 1
     stand_in = sys.modules.get(deferred_numpy.NAME) if deferred_numpy.is_deferred() else None
-    marked = [name for name in _SKIPPED if name not in sys.modules or name == deferred_numpy.NAME] if alone else []
+    marked = (
+        [n for n in _SKIPPED if n not in sys.modules or (stand_in is not None and sys.modules[n] is stand_in)]
+        if alone
+        else []
+    )
     for name in marked:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
