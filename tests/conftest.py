@@ -37,9 +37,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     holds quick tests only, the last holds the rest of them and then the waiting ones: the start-up burst of five
     workers importing and collecting is over before the first simulated day, and as the other workers run dry they
     take halves of the last block's queue, so the waiting tests spread over all five for the rest of the run while
-    the quick ones still keep the cores busy. (With the sessions first, on one worker, their run-today woke up to
-    0.6 real seconds late at 09:32 amid that burst.) The order within each tier is the files' own, the same on
-    every worker."""
+    the quick ones still keep the cores busy. (Simulated days started amid that burst had their run-today wake up
+    to 0.6 real seconds late at 09:32.) The order within each tier is the files' own, the same on every worker."""
 
     def tier(item: pytest.Item) -> int:
         if item.get_closest_marker("slow") is not None:
