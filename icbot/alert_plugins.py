@@ -18,15 +18,13 @@ webhook address of some service) are never remembered: their scheme is not the p
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import apprise
+
+from icbot import json_cache
 
 CACHE_NAME = "apprise-plugins.json"
 PLUGIN_PACKAGE = "apprise.plugins."
@@ -94,10 +92,7 @@ def _schemes(plugin: type) -> set[str]:
 
 
 def _read(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = json_cache.read(path)
     if not isinstance(data, dict) or data.get("apprise") != apprise.__version__:
         return {}
     plugins = data.get("plugins")
@@ -107,17 +102,4 @@ def _read(path: Path) -> dict[str, str]:
 
 
 def _write(path: Path, plugins: dict[str, str]) -> None:
-    """Atomically (a reader never sees half a file); a folder that cannot be written to just means no shortcut."""
-    if not path.parent.is_dir():
-        return
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".apprise-plugins-", suffix=".json", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"apprise": apprise.__version__, "plugins": plugins}, fh, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    json_cache.write(path, {"apprise": apprise.__version__, "plugins": plugins})

@@ -18,16 +18,14 @@ changed by hand no longer matches its checksum and is rebuilt.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.util
-import json
 import os
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from icbot import json_cache
 from icbot.core.calendar import CALENDAR_END, CALENDAR_NAME, CALENDAR_START
 from icbot.core.session_table import SessionTable, table_from_calendar
 
@@ -93,22 +91,14 @@ def day_session(config: Config, day: date) -> SessionTimes | None:
 
 
 def _read(path: Path) -> SessionTable | None:
+    data = json_cache.read(path)
+    if data is None:
+        return None
     try:
-        return SessionTable.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        return SessionTable.from_json(data)
+    except ValueError:  # damaged, edited or from another icbot version: built again
         return None
 
 
 def _write(path: Path, table: SessionTable) -> None:
-    """Write atomically (a reader never sees half a file); a folder we cannot write to just means no cache."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".calendar-", suffix=".json", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(table.to_json(), fh, separators=(",", ":"))
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    json_cache.write(path, table.to_json())
