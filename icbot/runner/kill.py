@@ -112,9 +112,11 @@ async def _kill(ctx: RunContext, *, reason: str, keep_position: bool, confirm: C
         if not confirm(plan):
             return _ends(ctx, "halted; nothing cancelled or closed (not confirmed)", ok=False)
         problems = await cancel_as_owner(ctx, gw, plan.cancel, phase=Phase.KILL)
-        if plan.close_quantity or plan.open_by_fills:
-            # A cancel can lose the race to a fill (an exit that traded just now): what is held is read again
-            # after the cancels, never taken from the plan — closing the planned quantity would reverse the condor.
+        entry_cancelled = any(refs.role_of(s.order_ref) is Role.ENTRY for s in plan.cancel)
+        if plan.close_quantity or plan.open_by_fills or (entry_cancelled and plan.legs):
+            # A cancel can lose the race to a fill (an exit that traded just now, or the entry, which then opens the
+            # condor kill meant to prevent): what is held is read again after the cancels, never taken from the
+            # plan — closing the planned quantity would reverse the condor, and an entry's fill must be closed.
             plan = await _replan_close(ctx, gw, plan)
         if plan.close_quantity:
             problems += await _close(ctx, gw, plan)

@@ -187,3 +187,23 @@ def test_kill_with_the_gateway_down_sets_the_halt_and_says_what_is_still_open(ma
     finally:
         store.close()
     assert [a["type"] for a in day.alerts_received()] == ["failure"]
+
+
+def test_an_entry_that_fills_as_kill_cancels_it_is_closed(make_day):
+    """run-today died with its entry working; kill's cancel arrives just after the entry traded (IB's race). What
+    is held is read again after the cancels whenever an entry was among them: the condor is closed, not left
+    without exits behind an 'ACTION NEEDED'."""
+    day = make_day(sim_config={"fill": NO_FILLS}, faults=["fill-on-cancel"])
+    crashed = day.run("run-today", extra_env={"ICBOT_CRASH_AT": "order:start"})
+    assert crashed.returncode != 0, crashed.stdout + crashed.stderr
+    (entry,) = [o for o in day.sim_orders() if role_of(o.req.order_ref) == "entry" and not o.req.what_if]
+    assert entry.status in ("PreSubmitted", "Submitted") and entry.filled == 0  # working when kill starts
+
+    killed = day.run("kill", "--yes")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    entry = day.sim.sim.order(entry.order_id, entry.client_id)
+    assert entry is not None and entry.status == "Filled"  # the cancel lost the race
+    closes = [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"]
+    assert [o.status for o in closes] == ["Filled"]
+    assert working_icbot_orders(day) == [] and held(day) == {}
+    assert "flat" in killed.stdout
