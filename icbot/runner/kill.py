@@ -261,11 +261,19 @@ async def _verify(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> list[
         async def look() -> tuple[list[str], int | None]:
             return legs_held(legs, await gw.positions()), await _open_by_executions(ctx, gw)
 
-        # flat only when the positions show none of the legs and today's executions leave nothing open: positions
-        # that trail the entry's fill show flat too, and are read again first
-        (left, by_fills), _ = await read_until_settled(ctx, look, lambda seen: bool(seen[0]) or not seen[1])
+        # flat only when the positions show none of the legs and today's executions leave nothing open. IB's
+        # positions may trail a fill either way — the entry's (flat too soon) or kill's own close (legs still
+        # shown: an urgent "not flat" would send the trader to close by hand a condor already closed, opening a
+        # reversed one) — so a reading where the two disagree is read again before it is believed
+        (left, by_fills), _ = await read_until_settled(ctx, look, lambda seen: bool(seen[0]) == bool(seen[1]))
         if left:
-            problems.append("today's legs are not flat: " + ", ".join(left))
+            trailing = (
+                " (today's executions leave nothing open: IB's positions may still trail the close; look at the "
+                "account in TWS before closing anything by hand)"
+                if by_fills == 0
+                else ""
+            )
+            problems.append("today's legs are not flat: " + ", ".join(left) + trailing)
         elif by_fills:
             problems.append(
                 f"today's executions leave {by_fills} condor(s) open, but the positions show none of the legs "

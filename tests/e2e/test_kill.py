@@ -207,3 +207,17 @@ def test_an_entry_that_fills_as_kill_cancels_it_is_closed(make_day):
     assert [o.status for o in closes] == ["Filled"]
     assert working_icbot_orders(day) == [] and held(day) == {}
     assert "flat" in killed.stdout
+
+
+def test_kill_waits_for_positions_that_trail_its_own_close_before_calling_the_legs_held(make_day):
+    """IB's positions trail every fill by 6 virtual s: right after kill's close filled they still show the condor
+    that today's executions say is closed. kill reads them again until the two agree, then reports flat."""
+    day = make_day(faults=["positions-late=6"], exits__profit_target_pct=90)
+    opened = day.run("run-today")
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    killed = day.run("kill", "--yes", "--reason", "test")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    closes = [o for o in day.sim_orders() if role_of(o.req.order_ref) == "close"]
+    assert [(o.req.order_type, o.status) for o in closes] == [("MKT", "Filled")]
+    assert working_icbot_orders(day) == [] and held(day) == {}
+    assert "today's legs are flat at the broker" in killed.stdout
