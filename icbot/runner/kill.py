@@ -203,9 +203,12 @@ async def _holding(
 
 
 async def _open_by_executions(ctx: RunContext, gw: Gateway) -> int | None:
-    """The condors today's executions leave open (copied into the journal first); None without an entry fill."""
-    await copy_executions(ctx, gw, ctx.trade_date, await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode)))
-    fills = ctx.store.fills(ctx.trade_date, ctx.mode)
+    """The condors this installation's executions of today leave open (copied into the journal first); None
+    without an entry fill. Another installation's on the same account are not counted: its condor is guarded by its
+    own exits, and this kill neither cancels those nor may close what they protect."""
+    today = await gw.find_by_ref(refs.day_prefix(ctx.trade_date, ctx.mode))
+    await copy_executions(ctx, gw, ctx.trade_date, [s for s in today if mine(ctx, s.order_ref)])
+    fills = [f for f in ctx.store.fills(ctx.trade_date, ctx.mode) if f.order_ref is None or mine(ctx, f.order_ref)]
     if not any(f.role is Role.ENTRY for f in fills):
         return None
     return int(open_quantity(fills))
@@ -234,6 +237,19 @@ async def _plan(ctx: RunContext, gw: Gateway, *, keep_position: bool) -> KillPla
     held, plan.open_by_fills = await _holding(ctx, gw, entry.legs)
     if held is None:
         plan.problems.append("today's condor is held unevenly (a broken condor): close its legs in TWS")
+        return plan
+    guarded = [s for s in others if refs.role_of(s.order_ref) in refs.EXIT_ROLES]
+    if held and plan.open_by_fills is None and guarded:
+        # This installation's entry never filled, and another installation's exits work: the condor the positions
+        # show is that installation's. Closing it would leave those exits to open a reversed condor when one of
+        # them fills; its own `icbot kill` closes it together with its exits.
+        note = (
+            f"the account holds {held} condor(s) of today's legs that this installation never bought; another icbot "
+            f"installation's exits work for them ({', '.join(f'#{s.order_id}' for s in guarded)}): left to it — "
+            "run `icbot kill` there"
+        )
+        ctx.journal(Phase.KILL, EventStatus.WARN, note)
+        plan.problems.append(note)
         return plan
     plan.legs, plan.close_quantity = entry.legs, held
     return plan

@@ -76,3 +76,25 @@ def test_a_second_installation_started_later_sends_no_second_entry(make_day, tmp
     assert later.returncode in (3, 0), later.stdout + later.stderr
     assert len([o for o in first.sim_orders() if role_of(o.req.order_ref) == "entry" and not o.req.what_if]) == 1
     assert_one_condor_at_most(first)
+
+
+def test_kill_of_the_installation_that_lost_the_race_leaves_the_winners_condor_and_exits_to_it(make_day, tmp_path):
+    """Both installations send their entry at 09:32; one holds the condor, the other cancelled its own. Closing the
+    winner's condor from the loser's kill would leave the winner's exits working with nothing to close: the first of
+    them to fill would open a reversed condor (seen in the soak, seed 103)."""
+    first = make_day()
+    second = second_installation(first, tmp_path)
+    for p in [start(first), start(second)]:
+        p.communicate(timeout=180)
+    holding = [d for d in (first, second) if getattr(d.trade(), "status", None) == "open"]
+    entries = [o for o in first.sim_orders() if role_of(o.req.order_ref) == "entry" and not o.req.what_if]
+    assert len(holding) == 1 and len(entries) == 2, (holding, entries)  # the race this test is about
+    (winner,) = holding
+    loser = second if winner is first else first
+    condor = {c: p.qty for c, p in first.sim.sim.positions().items() if p.qty}
+    killed = loser.run("kill", "--yes", "--reason", "test")
+    assert killed.returncode == 4, killed.stdout + killed.stderr
+    assert "another icbot installation's exits work for them" in killed.stdout and "left to it" in killed.stdout
+    assert [o for o in first.sim_orders() if role_of(o.req.order_ref) == "close"] == []
+    assert {c: p.qty for c, p in first.sim.sim.positions().items() if p.qty} == condor
+    assert_one_condor_at_most(first)  # still covered by the winner's three exits
