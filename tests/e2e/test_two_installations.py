@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from icbot.core import refs
 from icbot.core.refs import installation_of, role_of
+from icbot.store.repo import Store
 from tests.e2e.conftest import Day
 
 pytestmark = pytest.mark.e2e
@@ -78,23 +80,44 @@ def test_a_second_installation_started_later_sends_no_second_entry(make_day, tmp
     assert_one_condor_at_most(first)
 
 
+def lost_the_race(loser: Day, winner: Day) -> None:
+    """`loser`'s journal as an installation leaves it whose entry went out beside `winner`'s at 09:32 and lost: its
+    entry (the same legs) cancelled unfilled, the day no trade. (Which of two installations started together sends
+    and loses is a race of real milliseconds; the journal it leaves is not.)"""
+    entry = winner.read(lambda s: s.entry_order(winner.session, winner.mode))
+    assert entry is not None and entry.placed_at is not None
+    at = entry.placed_at
+    with Store.open(loser.db_path) as store:
+        ref = refs.order_ref(loser.session, loser.mode, refs.ENTRY, installation=store.installation_id())
+        store.save_trade(loser.session, loser.mode, at, status="no_trade", quantity=0)
+        store.record_intent(
+            trade_date=loser.session, mode=loser.mode, role=refs.ENTRY, order_ref=ref, action="BUY",
+            order_type="LMT", quantity=1, legs=entry.legs, at=at,
+        )  # fmt: skip
+        store.record_placed(ref, order_id=7, perm_id=None, at=at)
+        store.record_order_status(ref, status="Cancelled", filled=0.0, remaining=1.0, avg_fill_price=None, at=at)
+
+
 def test_kill_of_the_installation_that_lost_the_race_leaves_the_winners_condor_and_exits_to_it(make_day, tmp_path):
-    """Both installations send their entry at 09:32; one holds the condor, the other cancelled its own. Closing the
-    winner's condor from the loser's kill would leave the winner's exits working with nothing to close: the first of
-    them to fill would open a reversed condor (seen in the soak, seed 103)."""
-    first = make_day()
-    second = second_installation(first, tmp_path)
-    for p in [start(first), start(second)]:
-        p.communicate(timeout=180)
-    holding = [d for d in (first, second) if getattr(d.trade(), "status", None) == "open"]
-    entries = [o for o in first.sim_orders() if role_of(o.req.order_ref) == "entry" and not o.req.what_if]
-    assert len(holding) == 1 and len(entries) == 2, (holding, entries)  # the race this test is about
-    (winner,) = holding
-    loser = second if winner is first else first
-    condor = {c: p.qty for c, p in first.sim.sim.positions().items() if p.qty}
+    """Both installations sent their entry at 09:32; the winner holds the condor with its exits, the loser cancelled
+    its own. Closing the winner's condor from the loser's kill would leave the winner's exits working with nothing to
+    close: the first of them to fill would open a reversed condor (seen in the soak, seed 103)."""
+    winner = make_day()
+    opened = winner.run("run-today")
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    loser = second_installation(winner, tmp_path)
+    lost_the_race(loser, winner)
+    condor = {c: p.qty for c, p in winner.sim.sim.positions().items() if p.qty}
+    assert len(condor) == 4
+
     killed = loser.run("kill", "--yes", "--reason", "test")
     assert killed.returncode == 4, killed.stdout + killed.stderr
     assert "another icbot installation's exits work for them" in killed.stdout and "left to it" in killed.stdout
-    assert [o for o in first.sim_orders() if role_of(o.req.order_ref) == "close"] == []
-    assert {c: p.qty for c, p in first.sim.sim.positions().items() if p.qty} == condor
-    assert_one_condor_at_most(first)  # still covered by the winner's three exits
+    assert [o for o in winner.sim_orders() if role_of(o.req.order_ref) == "close"] == []
+    assert {c: p.qty for c, p in winner.sim.sim.positions().items() if p.qty} == condor
+    assert_one_condor_at_most(winner)  # still covered by the winner's three exits
+
+    closed = winner.run("kill", "--yes", "--reason", "test")  # the winner's own kill closes it with its exits
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    assert {c: p.qty for c, p in winner.sim.sim.positions().items() if p.qty} == {}
+    assert_one_condor_at_most(winner)
