@@ -211,12 +211,19 @@ class Gateway(OrderDesk):
         subscriptions end with the connection."""
         if self._closed:
             return
-        await self.flush()
-        self._closed = True
         try:
-            self.ib.disconnect()
-        except Exception as exc:  # closing must never hide the error that made us close
-            log.warning("disconnect: %s", exc)
+            await self.flush()
+        except asyncio.CancelledError:
+            # A SIGTERM while closing (run-today's `finally`, after its work): stop waiting and disconnect. Raised
+            # here, the cancellation would escape the command's cleanup as a traceback instead of its exit code; the
+            # stop handler (runner/signals.py) cancels again until the run takes the stop in hand.
+            log.warning("stopped while the request throttle was being flushed: disconnecting now")
+        finally:
+            self._closed = True
+            try:
+                self.ib.disconnect()
+            except Exception as exc:  # closing must never hide the error that made us close
+                log.warning("disconnect: %s", exc)
 
     async def __aenter__(self) -> Gateway:
         return self

@@ -428,6 +428,26 @@ def test_closing_sends_what_the_request_throttle_still_holds(sim_gateway):
     assert len(sim.sim.requests("reqMarketDataType")) - before == MAX_REQUESTS + 15
 
 
+def test_a_stop_while_closing_still_disconnects_and_raises_nothing(sim_gateway):
+    """run-today's `finally` closes the gateway after its work; a SIGTERM then cancels the flush (signals.py cancels
+    the main task): the connection must still be closed, and the command still end with its own exit code."""
+    sim = sim_gateway
+
+    async def go():
+        gw = await connect(sim)
+        for _ in range(MAX_REQUESTS + 15):
+            gw.ib.client.reqMarketDataType(1)  # held back by the throttle: close() has to wait for them
+        closing = asyncio.ensure_future(gw.close())
+        await asyncio.sleep(0)
+        closing.cancel()
+        await asyncio.wait({closing})
+        return closing, gw.ib.isConnected()
+
+    closing, connected = run(go())
+    assert not closing.cancelled() and closing.exception() is None
+    assert not connected
+
+
 def test_rejected_order_raises_with_ibs_code_and_reason(sim_gateway):
     sim = sim_gateway
     sim.sim.fault("reject-next=Insufficient margin")
