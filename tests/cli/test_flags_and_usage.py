@@ -137,3 +137,25 @@ def test_a_plain_value_that_does_not_convert_is_a_usage_error(tmp_path, args, me
     assert result.returncode == 2, result.stderr
     assert message.format(file=a_file) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bool_option_that_can_arrive_as_text_is_left_to_typer():
+    """An envvar or a non-flag bool arrives as text ("false"); the plain coercion would call bool("false"), which is
+    True, so such an option keeps typer's own reading (icbot/cli/plain_params.py). A plain flag is coerced as usual."""
+    from icbot.cli.plain_params import PlainCommand
+
+    app = typer.Typer(add_completion=False)
+
+    @app.command(cls=PlainCommand)
+    def show(
+        dry: bool = typer.Option(False, "--dry", envvar="ICBOT_TEST_DRY"),
+        quiet: bool = typer.Option(False, "--quiet"),
+    ) -> None:
+        typer.echo(f"dry={dry} quiet={quiet}")
+
+    assert CliRunner().invoke(app, [], env={"ICBOT_TEST_DRY": "false"}).output.strip() == "dry=False quiet=False"
+    assert CliRunner().invoke(app, ["--quiet"], env={"ICBOT_TEST_DRY": "true"}).output.strip() == "dry=True quiet=True"
+    command = typer.main.get_command(app)
+    by_name = {p.name: p for p in command.params}
+    assert isinstance(getattr(by_name["quiet"], "_runtime_param", None), PlainValue)  # the flag: coerced plainly
+    assert not isinstance(getattr(by_name["dry"], "_runtime_param", None), PlainValue)  # typer's
