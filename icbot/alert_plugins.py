@@ -1,6 +1,6 @@
 """Which apprise plugin serves an alert URL's scheme, remembered next to the journal.
 
-To turn a URL into a service, apprise imports every one of its ~140 plugin modules and reads their schemes:
+To turn a URL into a service, apprise imports every one of its ~190 plugin modules and reads their schemes:
 about 0.2 s of CPU in each process that alerts (every run-today, a check or kill with something to say, doctor),
 for the one plugin the user's URL needs. The first process that loads a URL that way writes down which plugin
 class served its scheme (``apprise-plugins.json`` in the journal's folder, beside the session table's cache); the
@@ -13,7 +13,9 @@ longer fits, a URL the plugin's `parse_url` rejects, a constructor that raises) 
 apprise version and written atomically; an entry is used only when it names a class in apprise's own plugin
 package that claims the scheme, so a file from another apprise, a damaged one or one edited by hand can cost the
 scan but never pick a different plugin. URLs that apprise recognises by their native form (an ``https://``
-webhook address of some service) are never remembered: their scheme is not the plugin's.
+webhook address of some service) are never remembered: their scheme is not the plugin's. URLs read from an
+apprise config file gain nothing: apprise's own reading of the file (`notify.urls_from_config_file`) loads every
+plugin already.
 """
 
 from __future__ import annotations

@@ -12,12 +12,14 @@ Kill works in a fixed order, each step journaled (phase `kill`) and shown as it 
    kill connects as each client id that holds icbot orders — run-today's, check's — and cancels them there.
    While a run-today still holds its client id, the connection is retried until it lets go (it stops at once
    on the halt). Orders icbot did not place are never touched.
-3. Close what icbot holds today: one BAG order for what is still held after the cancels — the positions and
-   today's executions read together, again while they disagree (IB's positions may trail a fill), and never more
-   than either shows — at market: the same order type as the strategy's own time exit: in an emergency the fill
-   matters more than the price, and a limit that does not fill leaves the risk on. Its executions are journaled
-   like any exit (role `close`, exit reason manual). Then a fresh connection confirms at the broker that no icbot
-   order works, that none of today's legs is held and that today's executions leave nothing open.
+3. Close what icbot holds today: one BAG order for what is still held after the cancels — the positions and today's
+   executions read together, again while they disagree (IB's positions may trail a fill), and never more than either
+   shows; only this installation's executions count, and a condor its entry never bought while another installation's
+   exits work for it is left to that installation (exit 4) — at market: the same order type as the strategy's own
+   time exit: in an emergency the fill matters more than the price, and a limit that does not fill leaves the risk
+   on. Its executions are journaled like any exit (role `close`, exit reason manual). Then a fresh connection
+   confirms at the broker that no icbot order works, that none of today's legs is held and that today's executions
+   leave nothing open.
 4. An urgent alert with what was done; exit 0 when halted and flat, 4 with what is still open otherwise.
 """
 
@@ -158,8 +160,8 @@ def mine(ctx: RunContext, ref: str) -> bool:
 
 
 async def _replan_close(ctx: RunContext, gw: Gateway, plan: KillPlan) -> KillPlan:
-    """What is held after the cancels, read again from the broker (`_holding`): a cancel can lose the race to an
-    exit's fill, whose position update may trail it."""
+    """What is held after the cancels, read again from the broker (`_holding`): a cancel can lose the race to a
+    fill — an exit's, or the entry's — whose position update may trail it."""
     await ctx.clock.asleep(POSITION_SETTLE)
     held, by_fills = await _holding(ctx, gw, plan.legs, patience=POSITION_PATIENCE - POSITION_SETTLE)
     if held is None:

@@ -472,8 +472,8 @@ class _Day:
     (`_day`), and its paths and chains are immutable, so Markets of the same day share it. They share its quote
     caches too: a second's quote and greeks are a function of the day, the params, the contract and the second
     alone (`Market._compute`), so the tests' many simulators of one day compute each of them once per process
-    (an end-to-end day's checks ask for the legs' bars since the entry again and again). Only the four latest days
-    are kept, each cache at most about 100,000 seconds of contracts.
+    (an end-to-end day's checks ask for the legs' bars since the entry again and again). Only the four most recently
+    used (date, params) pairs are kept (`_day`), each cache at most about 100,000 seconds of contracts.
     """
 
     open: datetime
